@@ -1,0 +1,25 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+def navigation(request):
+    """The top bar's links for the signed-in user, by role.
+
+    Each later section (records, pipeline, dashboards, imports) adds its entry here with
+    the roles that may open it (shared/spec/roles.md).
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        {"name": "home", "label": _("Home"), "url": reverse("home")},
+        {"name": "api-docs", "label": _("API"), "url": reverse("api-docs")},
+    ]
+    if user.role == User.Role.ADMIN or user.is_staff:
+        items.append({"name": "admin", "label": _("Administration"), "url": reverse("admin:index")})
+    current = getattr(getattr(request, "resolver_match", None), "url_name", None)
+    for item in items:
+        item["active"] = item["name"] == current
+    return {"nav_items": items}

@@ -1,0 +1,29 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Calendar, Organisation, User
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "language", "calendar"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        org_calendar = Calendar(Organisation.get().calendar).label
+        self.fields["calendar"].choices = [
+            ("", _("The organisation's (%(calendar)s)") % {"calendar": org_calendar}),
+            *Calendar.choices,
+        ]
+
+    def clean_full_name(self):
+        name = self.cleaned_data["full_name"].strip()
+        if not name:
+            raise forms.ValidationError(forms.Field.default_error_messages["required"])
+        return name
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=User.Language.choices)
+    next = forms.CharField(required=False)

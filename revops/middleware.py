@@ -1,0 +1,21 @@
+from django.utils import translation
+
+
+class UserPreferencesMiddleware:
+    """Speak the signed-in user's language, whatever the browser asks for.
+
+    LocaleMiddleware (which runs earlier) picks a language for anonymous visitors from the
+    language cookie or Accept-Language; once we know who the user is, their profile wins.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response

@@ -1,0 +1,216 @@
+"""People, teams, the organisation's settings and long-running jobs."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Calendar(models.TextChoices):
+    GREGORIAN = "gregorian", _("Gregorian")
+    JALALI = "jalali", _("Jalali (Persian)")
+
+
+class Team(models.Model):
+    """A group of users working together; a manager sees and edits their team's records."""
+
+    class Kind(models.TextChoices):
+        MARKETING = "marketing", _("Marketing")
+        SALES = "sales", _("Sales")
+        CS = "cs", _("Customer success")
+        REVOPS = "revops", _("Revenue operations")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["marketing", "sales", "cs", "revops"]),
+                name="team_kind_valid",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email, password, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **fields)
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        fields.setdefault("role", User.Role.ADMIN)
+        return self._create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Someone on the revenue team. Logs in with their e-mail; the role decides what they
+    may see and change (see shared/spec/roles.md)."""
+
+    class Role(models.TextChoices):
+        REP = "rep", _("Sales rep")
+        MANAGER = "manager", _("Sales manager")
+        MARKETER = "marketer", _("Marketer")
+        CS = "cs", _("Customer success manager")
+        EXECUTIVE = "executive", _("Executive")
+        ADMIN = "admin", _("Administrator")
+
+    class Language(models.TextChoices):
+        EN = "en", _("English")
+        FA = "fa", _("Persian")
+
+    email = models.EmailField(_("e-mail"), max_length=254, unique=True)
+    full_name = models.CharField(_("full name"), max_length=200)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.REP)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.EN
+    )
+    # Empty means "the organisation's calendar".
+    calendar = models.CharField(
+        _("calendar"), max_length=16, choices=Calendar.choices, blank=True, default=""
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff (admin site)"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    role__in=["rep", "manager", "marketer", "cs", "executive", "admin"]
+                ),
+                name="user_role_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def effective_calendar(self):
+        return self.calendar or Organisation.get().calendar
+
+
+class Organisation(models.Model):
+    """The organisation's settings: a single row (id 1), created on first use."""
+
+    name = models.CharField(_("name"), max_length=200, default="Daramad")
+    base_currency = models.CharField(
+        _("base currency"),
+        max_length=3,
+        default="USD",
+        help_text=_("ISO 4217 code; every total is converted to it."),
+    )
+    calendar = models.CharField(
+        _("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.GREGORIAN
+    )
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Tehran")
+
+    class Meta:
+        verbose_name = _("organisation settings")
+        verbose_name_plural = _("organisation settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="organisation_single_row"),
+            models.CheckConstraint(
+                condition=models.Q(base_currency__regex=r"^[A-Z]{3}$"),
+                name="organisation_currency_iso",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def get(cls):
+        org, _created = cls.objects.get_or_create(id=1)
+        return org
+
+
+class Job(models.Model):
+    """A long-running background job (an import, a backfill, a bulk change).
+
+    The task that runs it holds a Postgres advisory lock keyed on the job's id for as long
+    as it works, so a redelivered copy of a task that is still running exits at once, and
+    it saves its progress in `checkpoint` so that a copy redelivered after a crash resumes
+    where the dead one stopped. See `revops.jobs`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    checkpoint = models.JSONField(default=dict, blank=True)
+    progress = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "status"])]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} ({self.status})"

@@ -1,0 +1,95 @@
+"""Shared fixtures: the personas of shared/spec/roles.md."""
+
+import pytest
+
+from revops.models import Team, User
+from tests.factories import TeamFactory, UserFactory
+
+PASSWORD = "secret-pass-123"
+
+
+@pytest.fixture
+def sales_team(db):
+    return TeamFactory(name="Sales North", kind=Team.Kind.SALES)
+
+
+@pytest.fixture
+def other_sales_team(db):
+    return TeamFactory(name="Sales South", kind=Team.Kind.SALES)
+
+
+@pytest.fixture
+def rep(sales_team):
+    return UserFactory(email="rep@example.com", full_name="Rita Rep", team=sales_team)
+
+
+@pytest.fixture
+def teammate(sales_team):
+    return UserFactory(email="mate@example.com", full_name="Tom Mate", team=sales_team)
+
+
+@pytest.fixture
+def other_team_rep(other_sales_team):
+    return UserFactory(email="other@example.com", full_name="Otto Other", team=other_sales_team)
+
+
+@pytest.fixture
+def manager(sales_team):
+    return UserFactory(
+        email="manager@example.com",
+        full_name="Mona Manager",
+        role=User.Role.MANAGER,
+        team=sales_team,
+    )
+
+
+@pytest.fixture
+def marketer(db):
+    team = TeamFactory(name="Marketing", kind=Team.Kind.MARKETING)
+    return UserFactory(
+        email="marketer@example.com", full_name="Mark Eter", role=User.Role.MARKETER, team=team
+    )
+
+
+@pytest.fixture
+def cs(db):
+    team = TeamFactory(name="Customer Success", kind=Team.Kind.CS)
+    return UserFactory(email="cs@example.com", full_name="Cleo CS", role=User.Role.CS, team=team)
+
+
+@pytest.fixture
+def executive(db):
+    team = TeamFactory(name="Leadership", kind=Team.Kind.REVOPS)
+    return UserFactory(
+        email="exec@example.com", full_name="Eva Exec", role=User.Role.EXECUTIVE, team=team
+    )
+
+
+@pytest.fixture
+def admin_user(db):
+    team = TeamFactory(name="RevOps", kind=Team.Kind.REVOPS)
+    return UserFactory(
+        email="admin@example.com",
+        full_name="Ada Admin",
+        role=User.Role.ADMIN,
+        team=team,
+        is_staff=True,
+        is_superuser=True,
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a persona in: `client_for(rep).get(...)`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
