@@ -65,7 +65,7 @@ def test_log_in_and_see_home_in_persian(new_page, demo_rep, screenshot):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280
     # The Persian font is served from our own static files.
-    assert page.evaluate("document.fonts.check('16px Vazirmatn')")
+    page.wait_for_function("document.fonts.check('16px Vazirmatn')", timeout=10_000)
     screenshot(page, "home-fa")
     assert not [e for e in errors if "Content Security Policy" in e], errors
 

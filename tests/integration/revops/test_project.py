@@ -1,5 +1,7 @@
 """The project's own files: migrations, compose file, demo data, launcher."""
 
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -19,6 +21,17 @@ def test_models_and_migrations_agree():
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as exit_:
         pytest.fail(f"models changed without a migration:\n{out.getvalue()}{exit_}")
+
+
+def test_the_compose_file_is_valid_compose():
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", BASE_DIR / "docker-compose.yml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_compose_file_runs_the_production_shape():
