@@ -15,6 +15,15 @@ def navigation(request):
         return {"nav_items": []}
     items = [
         {"name": "home", "label": _("Home"), "url": reverse("home")},
+        {"name": "account-list", "label": _("Accounts"), "url": reverse("crm:account-list")},
+        {"name": "contact-list", "label": _("Contacts"), "url": reverse("crm:contact-list")},
+        {"name": "lead-list", "label": _("Leads"), "url": reverse("pipeline:lead-list")},
+        {
+            "name": "handoff-queue",
+            "label": _("Handoffs"),
+            "url": reverse("pipeline:handoff-queue"),
+        },
+        {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
         {"name": "api-docs", "label": _("API"), "url": reverse("api-docs")},
     ]
     if user.role == User.Role.ADMIN or user.is_staff:

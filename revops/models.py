@@ -1,6 +1,7 @@
 """People, teams, the organisation's settings and long-running jobs."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -140,6 +141,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.calendar or Organisation.get().calendar
 
 
+def default_weekend():
+    return [5, 6]
+
+
 class Organisation(models.Model):
     """The organisation's settings: a single row (id 1), created on first use."""
 
@@ -154,6 +159,18 @@ class Organisation(models.Model):
         _("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.GREGORIAN
     )
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Tehran")
+    handoff_sla_business_days = models.PositiveSmallIntegerField(
+        _("handoff SLA (business days)"),
+        default=2,
+        help_text=_("How long the receiving team has to accept or reject a handoff."),
+    )
+    weekend_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        verbose_name=_("weekend days"),
+        default=default_weekend,
+        blank=True,
+        help_text=_("Days that do not count for SLAs: 0 = Monday … 6 = Sunday."),
+    )
 
     class Meta:
         verbose_name = _("organisation settings")

@@ -22,3 +22,42 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = User.Role.REP
     team = factory.SubFactory(TeamFactory)
     password = factory.django.Password("secret-pass-123")
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Account"
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+    domain = factory.Sequence(lambda n: f"account{n}.example")
+    industry = "Software"
+    country = "Iran"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Contact"
+
+    account = factory.SubFactory(AccountFactory)
+    first_name = factory.Sequence(lambda n: f"First{n}")
+    last_name = "Person"
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.Lead"
+
+    first_name = factory.Sequence(lambda n: f"Lead{n}")
+    last_name = "Prospect"
+    email = factory.Sequence(lambda n: f"lead{n}@prospect.example")
+    company = "Prospect Co"
+    source = "webinar"
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Activity"
+
+    kind = "call"
+    subject = factory.Sequence(lambda n: f"Call {n}")

@@ -1,0 +1,47 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from revops.filters import RecordFilterSet
+
+from .models import Account, Activity, Contact, Persona
+
+
+class AccountFilter(RecordFilterSet):
+    industry = django_filters.CharFilter(lookup_expr="iexact", label=_("Industry"))
+    country = django_filters.CharFilter(lookup_expr="iexact", label=_("Country"))
+    domain = django_filters.CharFilter(lookup_expr="iexact", label=_("Domain"))
+
+    class Meta:
+        model = Account
+        fields = ["q", "owner", "owner_email", "industry", "country", "domain", "external_id"]
+
+
+class ContactFilter(RecordFilterSet):
+    account = django_filters.ModelChoiceFilter(queryset=Account.objects.alive(), label=_("Account"))
+    persona = django_filters.ModelChoiceFilter(queryset=Persona.objects.all(), label=_("Persona"))
+    owner = django_filters.ModelChoiceFilter(
+        field_name="account__owner",
+        queryset=RecordFilterSet.base_filters["owner"].queryset,
+        label=_("Account owner"),
+    )
+    owner_email = django_filters.CharFilter(
+        field_name="account__owner__email", lookup_expr="iexact", label=_("Account owner e-mail")
+    )
+    email = django_filters.CharFilter(lookup_expr="iexact", label=_("E-mail"))
+
+    class Meta:
+        model = Contact
+        fields = ["q", "account", "persona", "owner", "owner_email", "email", "external_id"]
+
+
+class ActivityFilter(RecordFilterSet):
+    q = django_filters.CharFilter(field_name="subject", lookup_expr="icontains", label=_("Search"))
+    kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
+    done = django_filters.BooleanFilter(label=_("Done"))
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+    contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact"))
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"))
+
+    class Meta:
+        model = Activity
+        fields = ["q", "kind", "done", "owner", "owner_email", "account", "contact", "lead"]

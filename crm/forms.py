@@ -1,0 +1,106 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from revops.forms_utils import capped_choices
+from revops.rules import assignable_owners
+
+from .models import Account, Activity, Contact
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9\u00a1-\uffff-]{1,63}\.)+[a-z\u00a1-\uffff]{2,63}$")
+
+
+def clean_domain(value: str) -> str:
+    """`https://www.Example.com/about` → `example.com`."""
+    value = (value or "").strip().lower()
+    value = re.sub(r"^[a-z]+://", "", value).split("/")[0].split("?")[0]
+    value = value.removeprefix("www.")
+    if value and not _DOMAIN.match(value):
+        raise forms.ValidationError(_("Enter a domain such as example.com."))
+    return value
+
+
+class StrippedModelForm(forms.ModelForm):
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class AccountForm(StrippedModelForm):
+    class Meta:
+        model = Account
+        fields = ["name", "domain", "industry", "country", "owner"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        owners = assignable_owners(self.user, "account")
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].required = True
+        if not self.instance.pk:
+            self.initial.setdefault("owner", self.user.pk)
+        capped_choices(self.fields["owner"], self.instance.owner if self.instance.pk else None)
+
+    def clean_domain(self):
+        return clean_domain(self.cleaned_data["domain"])
+
+
+class ContactForm(StrippedModelForm):
+    class Meta:
+        model = Contact
+        fields = ["account", "first_name", "last_name", "email", "phone", "title", "persona"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        accounts = Account.objects.editable_by(self.user)
+        self.fields["account"].queryset = accounts
+        capped_choices(self.fields["account"], self.instance.account if self.instance.pk else None)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class ActivityForm(StrippedModelForm):
+    class Meta:
+        model = Activity
+        fields = [
+            "kind",
+            "subject",
+            "body",
+            "occurred_on",
+            "due_on",
+            "done",
+            "account",
+            "contact",
+            "lead",
+        ]
+        widgets = {
+            "occurred_on": forms.DateInput(attrs={"type": "date"}),
+            "due_on": forms.DateInput(attrs={"type": "date"}),
+            "body": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        from pipeline.models import Lead
+
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(self.user)
+        self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
+        self.fields["lead"].queryset = Lead.objects.visible_to(self.user)
+        for name in ("account", "contact", "lead"):
+            current = getattr(self.instance, name) if self.instance.pk else None
+            capped_choices(self.fields[name], current)
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(name) for name in ("account", "contact", "lead")):
+            raise forms.ValidationError(_("Link the activity to an account, contact or lead."))
+        if data.get("kind") != Activity.Kind.TASK:
+            if data.get("due_on"):
+                self.add_error("due_on", _("Only tasks have a due date."))
+        contact, account = data.get("contact"), data.get("account")
+        if contact and contact.account_id and account and contact.account_id != account.pk:
+            self.add_error("contact", _("This contact belongs to another account."))
+        if contact and contact.account_id and not account:
+            data["account"] = contact.account
+        return data

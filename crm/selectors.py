@@ -1,0 +1,114 @@
+"""Reads shared by pages and the API: the account's unified timeline and global search."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import CharField, DateTimeField, F, Q, Value
+from django.db.models.functions import Cast
+
+from revops.listing import search_query
+from revops.models import User
+
+from .models import Account, Activity, Contact
+
+TIMELINE_PAGE = 50
+
+
+@dataclass
+class TimelineEvent:
+    kind: str  # activity | lead | handoff
+    at: datetime
+    obj: object
+
+
+def _as_moment(date_field):
+    return Cast(date_field, output_field=DateTimeField())
+
+
+def _timeline_sources(account: Account, user: User):
+    """Each source is (kind, queryset of (pk, at) rows, loader). Later sections add theirs
+    (opportunities and stage changes, subscription changes, health drops) here."""
+    from pipeline.models import Handoff, Lead
+
+    activities = Activity.objects.visible_to(user).filter(
+        Q(account=account) | Q(contact__account=account)
+    )
+    leads = Lead.objects.visible_to(user).filter(account=account)
+    handoffs = Handoff.objects.visible_to(user).filter(lead__account=account)
+    return {
+        "activity": (
+            activities.annotate(at=_as_moment("occurred_on")),
+            lambda ids: Activity.objects.filter(pk__in=ids).select_related(
+                "owner", "contact", "lead"
+            ),
+        ),
+        "lead": (
+            leads.annotate(at=_as_moment("created_on")),
+            lambda ids: Lead.objects.filter(pk__in=ids).select_related("owner"),
+        ),
+        "handoff": (
+            handoffs.annotate(at=F("created_at")),
+            lambda ids: Handoff.objects.filter(pk__in=ids).select_related(
+                "lead", "from_user", "to_team", "to_user", "decided_by"
+            ),
+        ),
+    }
+
+
+TIMELINE_KINDS = ("activity", "lead", "handoff")
+
+
+def account_timeline(
+    account: Account, user: User, *, kinds=None, page: int = 1
+) -> tuple[list[TimelineEvent], bool]:
+    """The account's events, newest first, `TIMELINE_PAGE` at a time: one UNION query for
+    the page, then one query per kind present to load the records."""
+    sources = _timeline_sources(account, user)
+    chosen = [k for k in TIMELINE_KINDS if not kinds or k in kinds]
+    if not chosen:
+        return [], False
+    parts = [
+        sources[kind][0].order_by().values_list(Value(kind, output_field=CharField()), "pk", "at")
+        for kind in chosen
+    ]
+    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    start = (page - 1) * TIMELINE_PAGE
+    rows = list(union.order_by("-at", "-pk")[start : start + TIMELINE_PAGE + 1])
+    has_more = len(rows) > TIMELINE_PAGE
+    rows = rows[:TIMELINE_PAGE]
+    ids = {}
+    for kind, pk, _at in rows:
+        ids.setdefault(kind, []).append(pk)
+    loaded = {kind: {obj.pk: obj for obj in sources[kind][1](pks)} for kind, pks in ids.items()}
+    events = [TimelineEvent(kind, at, loaded[kind][pk]) for kind, pk, at in rows]
+    return events, has_more
+
+
+def global_search(user: User, text: str, limit: int = 8) -> dict:
+    """Accounts, contacts and leads whose name, e-mail or domain words start with the
+    words typed, in either script and any spelling of Persian letters and digits."""
+    from pipeline.models import Lead
+
+    query = search_query(text)
+    if query is None:
+        return {"accounts": [], "contacts": [], "leads": []}
+    return {
+        "accounts": list(
+            Account.objects.visible_to(user)
+            .filter(search=query)
+            .select_related("owner")
+            .order_by("name")[:limit]
+        ),
+        "contacts": list(
+            Contact.objects.visible_to(user)
+            .filter(search=query)
+            .select_related("account")
+            .order_by("first_name", "last_name")[:limit]
+        ),
+        "leads": list(
+            Lead.objects.visible_to(user)
+            .filter(search=query)
+            .select_related("owner")
+            .order_by("-created_on")[:limit]
+        ),
+    }

@@ -1,0 +1,39 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from revops.filters import RecordFilterSet
+from revops.models import Team
+
+from .models import Handoff, Lead
+
+
+class LeadFilter(RecordFilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Lead.Status.choices, label=_("Status"))
+    source = django_filters.CharFilter(lookup_expr="iexact", label=_("Source"))
+    utm_campaign = django_filters.CharFilter(lookup_expr="iexact", label=_("Campaign"))
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+    created_on = django_filters.DateFromToRangeFilter(label=_("Created"))
+
+    class Meta:
+        model = Lead
+        fields = [
+            "q",
+            "status",
+            "source",
+            "utm_campaign",
+            "owner",
+            "owner_email",
+            "account",
+            "created_on",
+            "external_id",
+        ]
+
+
+class HandoffFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Handoff.Status.choices, label=_("Status"))
+    to_team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=_("To team"))
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"))
+
+    class Meta:
+        model = Handoff
+        fields = ["status", "to_team", "to_user", "lead", "kind"]

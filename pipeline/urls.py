@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "pipeline"
+urlpatterns = [
+    path("leads/", views.lead_list, name="lead-list"),
+    path("leads/new/", views.lead_create, name="lead-create"),
+    path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:pk>/edit/", views.lead_edit, name="lead-edit"),
+    path("leads/<int:pk>/delete/", views.lead_delete, name="lead-delete"),
+    path("leads/<int:pk>/handoff/", views.lead_handoff, name="lead-handoff"),
+    path("handoffs/", views.handoff_queue, name="handoff-queue"),
+    path("handoffs/<int:pk>/accept/", views.handoff_accept, name="handoff-accept"),
+    path("handoffs/<int:pk>/reject/", views.handoff_reject, name="handoff-reject"),
+]

@@ -1,0 +1,22 @@
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from .listing import search_query
+from .models import User
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    """Filters every record list has, on pages and in the API."""
+
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(is_active=True), label=_("Owner")
+    )
+    owner_email = django_filters.CharFilter(
+        field_name="owner__email", lookup_expr="iexact", label=_("Owner e-mail")
+    )
+    external_id = django_filters.CharFilter(label=_("External id"))
+
+    def filter_search(self, queryset, name, value):
+        query = search_query(value)
+        return queryset.filter(search=query) if query is not None else queryset
