@@ -95,9 +95,8 @@ class ActivityForm(StrippedModelForm):
         data = super().clean()
         if not any(data.get(name) for name in ("account", "contact", "lead")):
             raise forms.ValidationError(_("Link the activity to an account, contact or lead."))
-        if data.get("kind") != Activity.Kind.TASK:
-            if data.get("due_on"):
-                self.add_error("due_on", _("Only tasks have a due date."))
+        if data.get("kind") != Activity.Kind.TASK and data.get("due_on"):
+            self.add_error("due_on", _("Only tasks have a due date."))
         contact, account = data.get("contact"), data.get("account")
         if contact and contact.account_id and account and contact.account_id != account.pk:
             self.add_error("contact", _("This contact belongs to another account."))

@@ -281,12 +281,12 @@ class Contact(models.Model):
     def __str__(self):
         return self.full_name
 
+    def get_absolute_url(self):
+        return reverse("crm:contact-detail", args=[self.pk])
+
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
-
-    def get_absolute_url(self):
-        return reverse("crm:contact-detail", args=[self.pk])
 
 
 class ActivityQuerySet(models.QuerySet):

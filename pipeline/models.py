@@ -191,6 +191,9 @@ class Lead(models.Model):
     def __str__(self):
         return self.display_name
 
+    def get_absolute_url(self):
+        return reverse("pipeline:lead-detail", args=[self.pk])
+
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
@@ -198,9 +201,6 @@ class Lead(models.Model):
     @property
     def display_name(self):
         return self.full_name or self.email or self.company or self.external_id
-
-    def get_absolute_url(self):
-        return reverse("pipeline:lead-detail", args=[self.pk])
 
 
 class HandoffQuerySet(models.QuerySet):

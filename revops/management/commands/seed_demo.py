@@ -1,10 +1,15 @@
 """Build a believable demo organisation. Later sections add their records here."""
 
 import random
+from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from crm.models import Account, Activity, Contact, Persona
+from pipeline.models import Handoff, Lead
+from pipeline.services import add_business_days
 from revops.models import Organisation, Team, User
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on screen on purpose: these are demo logins
@@ -36,7 +41,33 @@ PERSIAN_LAST = ["حسینی", "رضایی", "کریمی", "موسوی", "احم�
 LATIN_FIRST = ["Daniel", "Emma", "Jonas", "Lea", "Marco", "Nina", "Oliver", "Sofia", "Tom", "Ida"]
 LATIN_LAST = ["Schmidt", "Rossi", "Novak", "Larsen", "Dubois", "Kowalski", "Meyer", "Costa"]
 
-SCALES = {"small": {"extra_users": 11}}
+SCALES = {
+    "small": {
+        "extra_users": 11,
+        "accounts": 200,
+        "contacts": 600,
+        "leads": 2000,
+        "activities": 5000,
+    }
+}
+
+INDUSTRIES = ["Software", "Retail", "Banking", "Logistics", "Healthcare", "Education", "Energy"]
+COUNTRIES = ["Iran", "Germany", "Türkiye", "United Arab Emirates", "Netherlands", "Sweden"]
+PERSIAN_COMPANY = ["پارس", "آریا", "کیان", "سپهر", "نوین", "البرز", "مهر", "آفاق", "ایده", "رایان"]
+PERSIAN_SUFFIX = ["پرداز", "داده", "سازان", "تجارت", "گستر", "سیستم"]
+LATIN_COMPANY = ["Nordic", "Atlas", "Blue", "Vertex", "Orbit", "Summit", "Lumen", "Apex", "Delta"]
+LATIN_SUFFIX = ["Labs", "Systems", "Retail", "Logistics", "Health", "Energy", "Bank"]
+TITLES = ["CEO", "CTO", "Head of Sales", "Procurement Manager", "Operations Lead", "CFO"]
+PERSONAS = ["Economic buyer", "Champion", "Technical evaluator", "End user"]
+SOURCES = ["webinar", "website", "referral", "event", "paid_search", "linkedin"]
+CAMPAIGNS = ["nowruz-1405", "spring-webinar", "crm-guide", "partner-week", ""]
+SUBJECTS = {
+    "call": ["Discovery call", "Pricing call", "Check-in call"],
+    "email": ["Sent proposal", "Follow-up e-mail", "Shared case study"],
+    "meeting": ["Demo meeting", "Kickoff meeting", "Quarterly review"],
+    "note": ["Budget approved next quarter", "Prefers Persian documentation"],
+    "task": ["Send quote", "Book the demo", "Prepare contract"],
+}
 
 
 class Command(BaseCommand):
@@ -62,6 +93,10 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             self.seed_people(rng, SCALES[scale])
+            if Account.objects.filter(external_id__startswith="demo-").exists():
+                self.stderr.write("demo records exist already; people refreshed only")
+            else:
+                self.seed_records(rng, SCALES[scale])
         self.print_logins()
 
     def seed_people(self, rng: random.Random, scale: dict) -> None:
@@ -94,6 +129,176 @@ class Command(BaseCommand):
                 team,
                 "fa" if persian else "en",
             )
+
+    def seed_records(self, rng: random.Random, scale: dict) -> None:
+        """Accounts with contacts, leads in every status with their handoffs, activities."""
+        today = timezone.localdate()
+        users = list(User.objects.filter(email__endswith=DEMO_DOMAIN).select_related("team"))
+        sellers = [u for u in users if u.role in (User.Role.REP, User.Role.CS)]
+        reps = [u for u in users if u.role == User.Role.REP]
+        marketers = [u for u in users if u.role == User.Role.MARKETER]
+        personas = [Persona.objects.get_or_create(name=name)[0] for name in PERSONAS]
+
+        def company(i):
+            if rng.random() < 0.5:
+                return f"{rng.choice(PERSIAN_COMPANY)} {rng.choice(PERSIAN_SUFFIX)}", f"co{i}.ir"
+            return f"{rng.choice(LATIN_COMPANY)} {rng.choice(LATIN_SUFFIX)}", f"co{i}.com"
+
+        def person():
+            if rng.random() < 0.5:
+                return rng.choice(PERSIAN_FIRST), rng.choice(PERSIAN_LAST)
+            return rng.choice(LATIN_FIRST), rng.choice(LATIN_LAST)
+
+        accounts = []
+        for i in range(scale["accounts"]):
+            name, domain = company(i)
+            accounts.append(
+                Account(
+                    external_id=f"demo-acc-{i:05d}",
+                    name=name,
+                    domain=domain,
+                    industry=rng.choice(INDUSTRIES),
+                    country=rng.choice(COUNTRIES),
+                    owner=rng.choice(sellers),
+                    created_on=today - timedelta(days=rng.randint(30, 900)),
+                )
+            )
+        # A few known duplicates, as an import from an older CRM would bring.
+        for i in range(3):
+            twin = accounts[i]
+            accounts.append(
+                Account(
+                    external_id=f"demo-acc-dup{i}",
+                    name=f"{twin.name} (old)",
+                    domain=twin.domain,
+                    industry=twin.industry,
+                    country=twin.country,
+                    owner=twin.owner,
+                    created_on=twin.created_on,
+                )
+            )
+        Account.objects.bulk_create(accounts, batch_size=1000)
+
+        contacts = []
+        for i in range(scale["contacts"]):
+            account = accounts[int(rng.paretovariate(1.2)) % len(accounts)]
+            first, last = person()
+            contacts.append(
+                Contact(
+                    external_id=f"demo-con-{i:05d}",
+                    account=account,
+                    first_name=first,
+                    last_name=last,
+                    email=f"contact{i}@{account.domain}",
+                    phone=f"+98 912 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                    title=rng.choice(TITLES),
+                    persona=rng.choice(personas),
+                    created_on=account.created_on + timedelta(days=rng.randint(0, 20)),
+                )
+            )
+        Contact.objects.bulk_create(contacts, batch_size=1000)
+
+        statuses = [s for s, _ in Lead.Status.choices]
+        leads, handoffs = [], []
+        sales_teams = list(Team.objects.filter(kind=Team.Kind.SALES))
+        for i in range(scale["leads"]):
+            first, last = person()
+            status = (
+                statuses[i % len(statuses)]
+                if i < 60
+                else rng.choices(statuses, weights=[30, 25, 10, 10, 15, 10])[0]
+            )
+            created = today - timedelta(days=rng.randint(0, 400))
+            lead = Lead(
+                external_id=f"demo-lead-{i:05d}",
+                first_name=first,
+                last_name=last,
+                email=f"lead{i}@prospect{i % 500}.example",
+                company=company(i)[0],
+                source=rng.choice(SOURCES),
+                utm_source=rng.choice(["google", "linkedin", ""]),
+                utm_medium=rng.choice(["cpc", "email", "social", ""]),
+                utm_campaign=rng.choice(CAMPAIGNS),
+                score=rng.randint(0, 100),
+                status=status,
+                owner=rng.choice(marketers),
+                created_on=created,
+            )
+            if status in ("mql", "sql", "converted"):
+                lead.handed_off_on = min(today, created + timedelta(days=rng.randint(0, 10)))
+            if status in ("sql", "converted"):
+                lead.accepted_on = min(
+                    today, lead.handed_off_on + timedelta(days=rng.randint(0, 3))
+                )
+                lead.owner = rng.choice(reps)
+            if status == "converted":
+                lead.converted_on = min(
+                    today, lead.accepted_on + timedelta(days=rng.randint(1, 30))
+                )
+                lead.account = rng.choice(accounts)
+            if status == "disqualified":
+                lead.disqualified_reason = rng.choice(["No budget", "Student", "Competitor"])
+            leads.append(lead)
+        Lead.objects.bulk_create(leads, batch_size=1000)
+        organisation = Organisation.get()
+        now = timezone.now()
+        for lead in leads:
+            if lead.handed_off_on is None and not (lead.status == "working" and rng.random() < 0.2):
+                continue
+            team = rng.choice(sales_teams)
+            at = timezone.make_aware(
+                datetime.combine(lead.handed_off_on or lead.created_on, datetime.min.time())
+            ) + timedelta(hours=rng.randint(8, 17))
+            at = min(at, now)
+            handoff = Handoff(
+                kind=Handoff.Kind.LEAD_TO_SALES,
+                lead=lead,
+                from_user=lead.owner if lead.status == "mql" else rng.choice(marketers),
+                to_team=team,
+                created_at=at,
+                sla_due_at=add_business_days(
+                    at, organisation.handoff_sla_business_days, organisation
+                ),
+            )
+            if lead.status in ("sql", "converted"):
+                handoff.status = Handoff.Status.ACCEPTED
+                handoff.decided_by = handoff.to_user = lead.owner
+                handoff.decided_at = at + timedelta(hours=rng.randint(1, 60))
+            elif lead.status == "working":
+                handoff.status = Handoff.Status.REJECTED
+                handoff.decided_by = rng.choice([u for u in reps if u.team_id == team.pk] or reps)
+                handoff.decided_at = at + timedelta(hours=rng.randint(1, 30))
+                handoff.reason = rng.choice(["No budget this year", "Wrong contact person"])
+            handoffs.append(handoff)
+        Handoff.objects.bulk_create(handoffs, batch_size=1000)
+
+        activities = []
+        kinds = list(SUBJECTS)
+        for i in range(scale["activities"]):
+            kind = rng.choices(kinds, weights=[30, 30, 15, 10, 15])[0]
+            contact = rng.choice(contacts) if rng.random() < 0.6 else None
+            account = contact.account if contact else rng.choice(accounts)
+            occurred = today - timedelta(days=int(rng.expovariate(1 / 90)) % 700)
+            activities.append(
+                Activity(
+                    external_id=f"demo-act-{i:05d}",
+                    kind=kind,
+                    subject=rng.choice(SUBJECTS[kind]),
+                    account=account,
+                    contact=contact,
+                    owner=account.owner,
+                    occurred_on=occurred,
+                    due_on=occurred + timedelta(days=rng.randint(1, 14))
+                    if kind == "task"
+                    else None,
+                    done=kind == "task" and rng.random() < 0.6,
+                )
+            )
+        Activity.objects.bulk_create(activities, batch_size=2000)
+        self.stderr.write(
+            f"demo records: {len(accounts)} accounts, {len(contacts)} contacts, {len(leads)} "
+            f"leads, {len(handoffs)} handoffs, {len(activities)} activities"
+        )
 
     def user_upsert(self, email, full_name, role, team, language) -> User:
         user, created = User.objects.update_or_create(
