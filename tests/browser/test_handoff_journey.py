@@ -16,8 +16,11 @@ def people(transactional_db):
     sales = Team.objects.create(name="Sales Tehran", kind=Team.Kind.SALES)
     marketing = Team.objects.create(name="Marketing", kind=Team.Kind.MARKETING)
     marketer = User.objects.create_user(
-        "marketer@daramad.example", "demo", full_name="Mina Jafari",
-        role=User.Role.MARKETER, team=marketing,
+        "marketer@daramad.example",
+        "demo",
+        full_name="Mina Jafari",
+        role=User.Role.MARKETER,
+        team=marketing,
     )
     rep = User.objects.create_user(
         "rep@daramad.example", "demo", full_name="Sara Rahimi", team=sales
