@@ -23,6 +23,10 @@ def lead_external_id():
     return f"lead-{uuid.uuid4().hex}"
 
 
+def handoff_external_id():
+    return f"hof-{uuid.uuid4().hex}"
+
+
 class LeadQuerySet(models.QuerySet):
     def visible_to(self, user: User):
         """Reps: their own leads, and those handed to them or (not yet accepted) to their
@@ -252,6 +256,9 @@ class Handoff(models.Model):
         DUE_SOON = "due_soon", _("Due soon")
         BREACHED = "breached", _("Breached")
 
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, default=handoff_external_id
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     lead = models.ForeignKey(
         Lead, verbose_name=_("lead"), on_delete=models.CASCADE, related_name="handoffs"
