@@ -81,6 +81,7 @@ class ActivitySerializer(OwnedSerializer):
             "account",
             "contact",
             "lead",
+            "opportunity",
             "owner",
             "owner_email",
             "occurred_on",
@@ -90,11 +91,12 @@ class ActivitySerializer(OwnedSerializer):
         extra_kwargs = {"external_id": {"required": False}}
 
     def get_fields(self):
-        from pipeline.models import Lead
+        from pipeline.models import Lead, Opportunity
 
         fields = super().get_fields()
         request = self.context.get("request")
         if request is not None:
+            fields["opportunity"].queryset = Opportunity.objects.visible_to(request.user)
             fields["account"].queryset = Account.objects.visible_to(request.user)
             fields["contact"].queryset = Contact.objects.visible_to(request.user)
             fields["lead"].queryset = Lead.objects.visible_to(request.user)

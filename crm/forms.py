@@ -73,6 +73,7 @@ class ActivityForm(StrippedModelForm):
             "account",
             "contact",
             "lead",
+            "opportunity",
         ]
         widgets = {
             "occurred_on": forms.DateInput(attrs={"type": "date"}),
@@ -81,19 +82,23 @@ class ActivityForm(StrippedModelForm):
         }
 
     def __init__(self, *args, **kwargs):
-        from pipeline.models import Lead
+        from pipeline.models import Lead, Opportunity
 
         super().__init__(*args, **kwargs)
+        self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
         self.fields["account"].queryset = Account.objects.visible_to(self.user)
         self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
         self.fields["lead"].queryset = Lead.objects.visible_to(self.user)
-        for name in ("account", "contact", "lead"):
+        for name in ("account", "contact", "lead", "opportunity"):
             current = getattr(self.instance, name) if self.instance.pk else None
             capped_choices(self.fields[name], current)
 
     def clean(self):
         data = super().clean()
-        if not any(data.get(name) for name in ("account", "contact", "lead")):
+        deal = data.get("opportunity")
+        if deal and not data.get("account"):
+            data["account"] = deal.account
+        if not any(data.get(name) for name in ("account", "contact", "lead", "opportunity")):
             raise forms.ValidationError(_("Link the activity to an account, contact or lead."))
         if data.get("kind") != Activity.Kind.TASK and data.get("due_on"):
             self.add_error("due_on", _("Only tasks have a due date."))

@@ -295,11 +295,18 @@ class ActivityQuerySet(models.QuerySet):
         as their lead's rules), and the user's own."""
         if not user.is_authenticated:
             return self.none()
-        from pipeline.models import Lead
+        from pipeline.models import Lead, Opportunity
 
         on_lead = Q(lead__isnull=False) & Q(lead__in=Lead.objects.visible_to(user))
+        on_deal = Q(opportunity__isnull=False) & Q(
+            opportunity__in=Opportunity.objects.visible_to(user)
+        )
+        # An activity on a deal is read by whoever reads the deal, even if it also names
+        # the account that everyone reads.
+        hidden_deal = Q(opportunity__isnull=False) & ~on_deal
         return self.filter(
-            Q(account__isnull=False) | Q(contact__isnull=False) | on_lead | Q(owner=user)
+            (Q(account__isnull=False) | Q(contact__isnull=False) | on_lead | on_deal) & ~hidden_deal
+            | Q(owner=user)
         )
 
     def editable_by(self, user: User):
@@ -356,6 +363,14 @@ class Activity(models.Model):
     lead = models.ForeignKey(
         "pipeline.Lead",
         verbose_name=_("lead"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("deal"),
         on_delete=models.CASCADE,
         null=True,
         blank=True,

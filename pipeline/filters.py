@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from revops.filters import RecordFilterSet
 from revops.models import Team
 
-from .models import Handoff, Lead
+from .models import Handoff, Lead, Opportunity, Pipeline, Stage
 
 
 class LeadFilter(RecordFilterSet):
@@ -37,3 +37,36 @@ class HandoffFilter(django_filters.FilterSet):
     class Meta:
         model = Handoff
         fields = ["status", "to_team", "to_user", "lead", "kind"]
+
+
+class OpportunityFilter(RecordFilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"))
+    team = django_filters.ModelChoiceFilter(
+        field_name="owner__team", queryset=Team.objects.all(), label=_("Team")
+    )
+    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
+    status = django_filters.ChoiceFilter(choices=Stage.Outcome.choices, label=_("Status"))
+    pipeline = django_filters.ModelChoiceFilter(
+        queryset=Pipeline.objects.all(), label=_("Pipeline")
+    )
+    kind = django_filters.ChoiceFilter(choices=Opportunity.Kind.choices, label=_("Kind"))
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+    expected_close_on = django_filters.DateFromToRangeFilter(label=_("Expected close"))
+    closed_on = django_filters.DateFromToRangeFilter(label=_("Closed"))
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "q",
+            "owner",
+            "owner_email",
+            "team",
+            "stage",
+            "status",
+            "pipeline",
+            "kind",
+            "account",
+            "expected_close_on",
+            "closed_on",
+            "external_id",
+        ]

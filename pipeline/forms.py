@@ -1,12 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Account
+from crm.models import Account, Contact
+from revops.currencies import CHOICES as CURRENCY_CHOICES
 from revops.forms_utils import capped_choices
-from revops.models import Team, User
+from revops.models import FxRate, Organisation, Team, User
 from revops.rules import assignable_owners
 
-from .models import Lead
+from .models import MEDDIC_FIELDS, Lead, Opportunity, Pipeline, Stage
 
 
 class LeadForm(forms.ModelForm):
@@ -95,3 +96,148 @@ class RejectForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), label=_("Why is it rejected?"), max_length=2000
     )
+
+
+class OpportunityForm(forms.ModelForm):
+    """Create and edit a deal. `version` is the precondition of an edit: the version the
+    user loaded, never assigned to the record."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name",
+            "account",
+            "primary_contact",
+            "owner",
+            "stage",
+            "kind",
+            "amount",
+            "one_time_amount",
+            "currency",
+            "contract_months",
+            "expected_close_on",
+            "forecast_category",
+            "closed_on",
+            "lost_reason",
+            *MEDDIC_FIELDS,
+        ]
+        widgets = {
+            "expected_close_on": forms.DateInput(attrs={"type": "date"}),
+            "closed_on": forms.DateInput(attrs={"type": "date"}),
+            **{name: forms.Textarea(attrs={"rows": 2}) for name in MEDDIC_FIELDS},
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_owners(user, "opportunity")
+        self.fields["owner"].required = True
+        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["primary_contact"].queryset = Contact.objects.visible_to(user)
+        self.fields["stage"].queryset = Stage.objects.select_related("pipeline")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} · {s.name}"
+        self.fields["currency"] = forms.ChoiceField(
+            choices=CURRENCY_CHOICES, label=self.fields["currency"].label
+        )
+        if not self.instance.pk:
+            self.initial.setdefault("owner", user.pk)
+            self.initial.setdefault("currency", Organisation.get().base_currency)
+            default = Pipeline.default()
+            if default:
+                first = default.stages.filter(outcome="open").order_by("position").first()
+                self.initial.setdefault("stage", first.pk if first else None)
+        else:
+            self.initial["version"] = self.instance.version
+        for name in ("owner", "account", "primary_contact"):
+            current = getattr(self.instance, name) if self.instance.pk else None
+            capped_choices(self.fields[name], current)
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"]
+        base = Organisation.get().base_currency
+        if currency != base and not FxRate.objects.filter(currency=currency).exists():
+            raise forms.ValidationError(
+                _(
+                    "There is no exchange rate from %(c)s to %(base)s yet; an administrator adds "
+                    "one in the organisation settings."
+                )
+                % {"c": currency, "base": base}
+            )
+        return currency
+
+    def clean(self):
+        data = super().clean()
+        amount, one_time = data.get("amount"), data.get("one_time_amount")
+        if amount is not None and amount < 0:
+            self.add_error("amount", _("An amount cannot be negative."))
+        if one_time is not None:
+            if one_time < 0:
+                self.add_error("one_time_amount", _("An amount cannot be negative."))
+            elif amount is not None and one_time > amount:
+                self.add_error(
+                    "one_time_amount", _("One-time fees cannot exceed the deal's amount.")
+                )
+        contact, account = data.get("primary_contact"), data.get("account")
+        if contact and account and contact.account_id not in (None, account.pk):
+            self.add_error("primary_contact", _("This contact belongs to another account."))
+        stage = data.get("stage")
+        if stage and stage.outcome == "lost" and not (data.get("lost_reason") or "").strip():
+            self.add_error("lost_reason", _("Say why the deal was lost."))
+        return data
+
+
+class MoveForm(forms.Form):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.all(), label=_("Stage"))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    closed_on = forms.DateField(
+        required=False, label=_("Closed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    lost_reason = forms.CharField(required=False, max_length=300, label=_("Lost because"))
+
+
+class ConvertForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.none(),
+        required=False,
+        label=_("Existing account"),
+        help_text=_("Leave empty to create an account from the lead."),
+    )
+    contact = forms.ModelChoiceField(
+        queryset=Contact.objects.none(),
+        required=False,
+        label=_("Existing contact"),
+        help_text=_("Leave empty to create a contact from the lead."),
+    )
+    name = forms.CharField(max_length=200, label=_("Deal name"))
+    amount = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0, label=_("Amount"))
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label=_("Currency"))
+    expected_close_on = forms.DateField(
+        required=False, label=_("Expected close"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.filter(outcome="open").select_related("pipeline"),
+        label=_("Stage"),
+    )
+
+    def __init__(self, *args, user, matches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        self.fields["account"].widget.choices = [("", _("— create a new account —"))] + [
+            (a.pk, f"{a.name} ({a.domain})" if a.domain else a.name) for a in matches["accounts"]
+        ]
+        self.fields["contact"].widget.choices = [("", _("— create a new contact —"))] + [
+            (c.pk, f"{c.full_name} <{c.email}>") for c in matches["contacts"]
+        ]
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} · {s.name}"
+
+    def clean(self):
+        data = super().clean()
+        contact, account = data.get("contact"), data.get("account")
+        if contact and account and contact.account_id not in (None, account.pk):
+            self.add_error("contact", _("This contact belongs to another account."))
+        if contact and not account and contact.account_id:
+            data["account"] = contact.account
+        return data

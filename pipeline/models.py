@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pghistory
+import pgtrigger
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Account, search_document, today
+from crm.models import Account, Contact, search_document, today
 from revops.models import Team, User
 
 
@@ -128,6 +129,14 @@ class Lead(models.Model):
     accepted_on = models.DateField(_("accepted on"), null=True, blank=True)
     converted_on = models.DateField(_("converted on"), null=True, blank=True)
     disqualified_reason = models.CharField(_("disqualified because"), max_length=300, blank=True)
+    converted_opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("converted into"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="source_leads",
+    )
     search = models.GeneratedField(
         expression=search_document(
             "first_name",
@@ -343,3 +352,292 @@ class Handoff(models.Model):
             if self.sla_due_at - now <= max(window / 4, timedelta(hours=1)):
                 return self.Sla.DUE_SOON
         return self.Sla.ON_TIME
+
+
+class Pipeline(models.Model):
+    """A sequence of stages a deal moves through (several allowed; "Sales" by default)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="pipeline_one_default"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def default(cls):
+        return cls.objects.filter(is_default=True).first() or cls.objects.order_by("pk").first()
+
+
+class Stage(models.Model):
+    """A step of a pipeline; its outcome says whether a deal in it is open, won or lost."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    position = models.IntegerField(_("position"))
+    probability = models.DecimalField(
+        _("probability"), max_digits=13, decimal_places=12, help_text=_("Between 0 and 1.")
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN
+    )
+
+    class Meta:
+        ordering = ["pipeline", "position", "pk"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=1),
+                name="stage_probability_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["open", "won", "lost"]), name="stage_outcome_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_closed(self):
+        return self.outcome != self.Outcome.OPEN
+
+
+def opportunity_external_id():
+    return f"opp-{uuid.uuid4().hex}"
+
+
+MEDDIC_FIELDS = [
+    "metrics",
+    "economic_buyer",
+    "decision_criteria",
+    "decision_process",
+    "identified_pain",
+    "champion",
+]
+
+
+class OpportunityQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        """Reps: their own. Managers: their team's. Marketers, CS, executives, admins:
+        all (roles.md)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.role in (User.Role.MARKETER, User.Role.CS, User.Role.EXECUTIVE, User.Role.ADMIN):
+            return self
+        if user.role == User.Role.MANAGER and user.team_id:
+            return self.filter(owner__team_id=user.team_id)
+        return self.filter(owner=user)
+
+    def editable_by(self, user: User):
+        """Editing and moving stages: reps and CS their own, managers their team's, admins
+        all; marketers and executives none."""
+        qs = self.visible_to(user)
+        if not user.is_authenticated:
+            return qs
+        if user.role == User.Role.ADMIN:
+            return qs
+        if user.role == User.Role.MANAGER and user.team_id:
+            return qs.filter(owner__team_id=user.team_id)
+        if user.role in (User.Role.REP, User.Role.CS):
+            return qs.filter(owner=user)
+        return qs.none()
+
+
+@pghistory.track(
+    pghistory.InsertEvent("change"),
+    pghistory.UpdateEvent("change"),
+    fields=[
+        "owner",
+        "stage",
+        "status",
+        "amount",
+        "currency",
+        "expected_close_on",
+        "closed_on",
+        "lost_reason",
+    ],
+    model_name="OpportunityEvent",
+)
+class Opportunity(models.Model):
+    """A deal: an account buying something, moving through a pipeline's stages."""
+
+    class Kind(models.TextChoices):
+        NEW_BUSINESS = "new_business", _("New business")
+        EXPANSION = "expansion", _("Expansion")
+        RENEWAL = "renewal", _("Renewal")
+
+    class ForecastCategory(models.TextChoices):
+        PIPELINE = "pipeline", _("Pipeline")
+        BEST_CASE = "best_case", _("Best case")
+        COMMIT = "commit", _("Commit")
+        OMITTED = "omitted", _("Omitted")
+
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, default=opportunity_external_id
+    )
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(
+        User,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    pipeline = models.ForeignKey(
+        Pipeline,
+        verbose_name=_("pipeline"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Stage.Outcome.choices, default=Stage.Outcome.OPEN
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Kind.choices, default=Kind.NEW_BUSINESS
+    )
+    amount = models.DecimalField(_("amount"), max_digits=20, decimal_places=2)
+    one_time_amount = models.DecimalField(
+        _("one-time fees"), max_digits=20, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    contract_months = models.PositiveIntegerField(_("contract months"), null=True, blank=True)
+    expected_close_on = models.DateField(_("expected close"), null=True, blank=True)
+    forecast_category = models.CharField(
+        _("forecast category"), max_length=16, choices=ForecastCategory.choices, blank=True
+    )
+    created_on = models.DateField(_("created on"), default=today)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    lost_reason = models.CharField(_("lost because"), max_length=300, blank=True)
+    primary_contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("primary contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    metrics = models.TextField(_("metrics"), blank=True)
+    economic_buyer = models.TextField(_("economic buyer"), blank=True)
+    decision_criteria = models.TextField(_("decision criteria"), blank=True)
+    decision_process = models.TextField(_("decision process"), blank=True)
+    identified_pain = models.TextField(_("identified pain"), blank=True)
+    champion = models.TextField(_("champion"), blank=True)
+    stage_entered_on = models.DateField(_("in stage since"), default=today)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_on", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
+            models.Index(fields=["stage", "expected_close_on"], name="opp_stage_close"),
+            models.Index(fields=["account", "-created_on"], name="opp_account_created"),
+            models.Index(fields=["status", "closed_on"], name="opp_status_closed"),
+            models.Index(fields=["-amount", "-id"], name="opp_amount"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_on__isnull=True)
+                | (Q(status__in=["won", "lost"]) & Q(closed_on__isnull=False)),
+                name="opp_closed_on_only_when_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("created_on")),
+                name="opp_closed_after_created",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opp_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(one_time_amount__isnull=True)
+                | (Q(one_time_amount__gte=0) & Q(one_time_amount__lte=F("amount"))),
+                name="opp_one_time_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["new_business", "expansion", "renewal"]),
+                name="opp_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    forecast_category__in=["", "pipeline", "best_case", "commit", "omitted"]
+                ),
+                name="opp_forecast_category_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="opp_version_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pipeline:opportunity-detail", args=[self.pk])
+
+    @property
+    def meddic_score(self) -> int:
+        """How many of the six MEDDIC fields are filled in."""
+        return sum(1 for name in MEDDIC_FIELDS if getattr(self, name).strip())
+
+    @property
+    def days_in_stage(self) -> int:
+        return (timezone.localdate() - self.stage_entered_on).days
+
+
+class StageChange(models.Model):
+    """The append-only ledger of stage moves: what KPIs read as "stage at D"."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    entered_on = models.DateField(_("entered on"))
+    changed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["entered_on", "pk"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage history")
+        indexes = [
+            models.Index(fields=["opportunity", "entered_on", "id"], name="stagechange_opp_day"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="stagechange_append_only", operation=pgtrigger.Update),
+        ]
+
+    def __str__(self):
+        return f"{self.opportunity} → {self.to_stage} ({self.entered_on})"

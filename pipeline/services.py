@@ -130,3 +130,239 @@ def handoff_reject(*, handoff: Handoff, by: User, reason: str) -> Handoff:
     handoff.save(update_fields=["status", "decided_at", "decided_by", "reason"])
     Lead.objects.filter(pk=handoff.lead_id).update(status=Lead.Status.WORKING)
     return handoff
+
+
+# --- Opportunities -----------------------------------------------------------------------
+
+
+class Conflict(Exception):
+    """The deal changed since the client loaded it: nothing was saved."""
+
+    def __init__(self, current, submitted: dict | None = None):
+        self.current = current
+        self.changes = {}
+        for name, value in (submitted or {}).items():
+            stored = getattr(current, name, None)
+            if hasattr(stored, "pk"):
+                stored_key, value_key = stored.pk, getattr(value, "pk", value)
+            else:
+                stored_key, value_key = stored, value
+            if str(stored_key if stored_key is not None else "") != str(
+                value_key if value_key is not None else ""
+            ):
+                self.changes[name] = (value, stored)
+        super().__init__(
+            _("Someone else saved this deal while you were editing it (now version %(v)s).")
+            % {"v": current.version}
+        )
+
+
+def _check_version(current, expected_version, submitted=None):
+    if expected_version is None or str(expected_version) != str(current.version):
+        raise Conflict(current, submitted)
+
+
+def _apply_stage(opportunity, stage, *, closed_on=None, lost_reason="", require_reason=True):
+    """Set stage, status, close date and lost reason consistently (not saved). Returns the
+    day the deal entered the stage: today for an open stage, the close date otherwise."""
+    from .models import Stage
+
+    today = timezone.localdate()
+    errors = {}
+    if opportunity.pipeline_id and stage.pipeline_id != opportunity.pipeline_id:
+        errors["stage"] = _("Choose a stage of the %(pipeline)s pipeline.") % {
+            "pipeline": opportunity.pipeline
+        }
+    if stage.outcome == Stage.Outcome.OPEN:
+        closed_on, entered_on = None, today
+    else:
+        closed_on = closed_on or today
+        entered_on = closed_on
+        if closed_on > today:
+            errors["closed_on"] = _("A deal cannot close in the future.")
+        elif closed_on < opportunity.created_on:
+            errors["closed_on"] = _("A deal cannot close before it was created.")
+        if stage.outcome == Stage.Outcome.LOST:
+            lost_reason = (lost_reason or "").strip()
+            if require_reason and not lost_reason:
+                errors["lost_reason"] = _("Say why the deal was lost.")
+    if errors:
+        raise ValidationError(errors)
+    opportunity.pipeline_id = stage.pipeline_id
+    opportunity.stage = stage
+    opportunity.status = stage.outcome
+    opportunity.closed_on = closed_on
+    if stage.outcome == Stage.Outcome.LOST:
+        opportunity.lost_reason = lost_reason
+    return entered_on
+
+
+def _enter_stage(opportunity, stage, by, *, closed_on=None, lost_reason=""):
+    """Move the (locked) deal into `stage` and append the move to the ledger."""
+    from .models import StageChange
+
+    previous = opportunity.stage_id
+    entered_on = _apply_stage(opportunity, stage, closed_on=closed_on, lost_reason=lost_reason)
+    if previous != stage.pk:
+        opportunity.stage_entered_on = entered_on
+        StageChange.objects.create(
+            opportunity=opportunity,
+            from_stage_id=previous,
+            to_stage=stage,
+            entered_on=entered_on,
+            changed_by=by,
+        )
+
+
+@transaction.atomic
+def opportunity_create(*, opportunity, by: User):
+    """Save a new deal (status and close date from its stage) and open its ledger."""
+    from .models import StageChange
+
+    stage = opportunity.stage
+    opportunity.pipeline_id = None
+    entered_on = _apply_stage(
+        opportunity, stage, closed_on=opportunity.closed_on, lost_reason=opportunity.lost_reason
+    )
+    opportunity.stage_entered_on = entered_on if stage.is_closed else opportunity.created_on
+    opportunity.save()
+    StageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=None,
+        to_stage=stage,
+        entered_on=opportunity.stage_entered_on,
+        changed_by=by,
+    )
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_update(*, opportunity_id: int, data: dict, by: User, expected_version):
+    """Apply the edited fields if the deal is still at `expected_version`; a stage among
+    them moves the deal (ledger included). The version moves only here."""
+    from .models import Opportunity
+
+    current = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    _check_version(current, expected_version, data)
+    data = dict(data)
+    stage = data.pop("stage", current.stage)
+    closed_on = data.pop("closed_on", None)
+    lost_reason = data.pop("lost_reason", current.lost_reason)
+    for name, value in data.items():
+        setattr(current, name, value)
+    if stage.pk != current.stage_id:
+        _enter_stage(current, stage, by, closed_on=closed_on, lost_reason=lost_reason)
+    elif stage.is_closed:
+        # Same closed stage: the close date or reason may be corrected.
+        _apply_stage(
+            current, stage, closed_on=closed_on or current.closed_on, lost_reason=lost_reason
+        )
+    else:
+        current.lost_reason = lost_reason or ""
+    current.version += 1
+    current.full_clean(exclude=["account", "owner", "primary_contact", "pipeline", "stage"])
+    current.save()
+    return current
+
+
+@transaction.atomic
+def opportunity_move(
+    *, opportunity_id: int, stage, by: User, expected_version, closed_on=None, lost_reason=""
+):
+    """Move a deal to another stage of its pipeline (the board's drag and drop)."""
+    from .models import Opportunity
+
+    current = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    _check_version(current, expected_version, {"stage": stage})
+    _enter_stage(current, stage, by, closed_on=closed_on, lost_reason=lost_reason)
+    current.version += 1
+    current.save()
+    return current
+
+
+# --- Lead conversion ---------------------------------------------------------------------
+
+
+def lead_matches(lead: Lead, user: User) -> dict:
+    """Existing records this lead probably is: contacts with its e-mail, accounts with its
+    e-mail's domain or its company's name (compared through the normalisation helper)."""
+    from crm.models import Account, Contact
+    from revops.text import normalize
+
+    contacts, accounts = Contact.objects.none(), Account.objects.none()
+    if lead.email:
+        contacts = Contact.objects.visible_to(user).filter(email__iexact=lead.email)
+        domain = lead.email.rsplit("@", 1)[-1].lower()
+        accounts = Account.objects.visible_to(user).filter(domain=domain)
+    if lead.company:
+        company = normalize(lead.company)
+        from revops.text import Normalized
+
+        by_name = Account.objects.visible_to(user).alias(n=Normalized("name")).filter(n=company)
+        accounts = accounts | by_name
+    return {
+        "accounts": list(accounts.select_related("owner").distinct()[:10]),
+        "contacts": list(contacts.select_related("account")[:10]),
+    }
+
+
+@transaction.atomic
+def lead_convert(*, lead: Lead, by: User, opportunity_data: dict, account=None, contact=None):
+    """An accepted lead becomes (or joins) an account and contact and opens a new deal,
+    all or nothing; the lead keeps its history and points at the deal."""
+    from crm.models import Account, Contact
+
+    from .models import Opportunity
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status != Lead.Status.SQL:
+        raise ValidationError(
+            {
+                "lead": _("Only a lead accepted by sales can be converted (this one is %(s)s).")
+                % {"s": lead.get_status_display().lower()}
+            }
+        )
+    owner = lead.owner or by
+    today = timezone.localdate()
+    if account is None:
+        domain = ""
+        if lead.email and "@" in lead.email:
+            domain = lead.email.rsplit("@", 1)[-1].lower()
+            if domain in FREE_MAIL or Account.objects.alive().filter(domain=domain).exists():
+                domain = ""
+        account = Account.objects.create(
+            name=lead.company or lead.full_name or lead.email, domain=domain, owner=owner
+        )
+    if contact is None and (lead.first_name or lead.last_name or lead.email):
+        contact = Contact.objects.create(
+            account=account,
+            first_name=lead.first_name or lead.email.split("@")[0],
+            last_name=lead.last_name,
+            email=lead.email,
+            created_by=by,
+        )
+    opportunity = Opportunity(
+        account=account, owner=owner, primary_contact=contact, **opportunity_data
+    )
+    opportunity.full_clean(exclude=["pipeline", "status"])
+    opportunity_create(opportunity=opportunity, by=by)
+    lead.status = Lead.Status.CONVERTED
+    lead.converted_on = max(today, lead.accepted_on or lead.created_on)
+    lead.converted_opportunity = opportunity
+    lead.account = account
+    lead.save(update_fields=["status", "converted_on", "converted_opportunity", "account"])
+    return opportunity
+
+
+FREE_MAIL = {
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "hotmail.com",
+    "icloud.com",
+    "proton.me",
+    "protonmail.com",
+    "chmail.ir",
+    "yahoo.co.uk",
+    "live.com",
+}

@@ -13,14 +13,22 @@ from django.views.decorators.vary import vary_on_headers
 from crm.models import Activity
 from revops.audit import history_for
 from revops.listing import Listing
-from revops.models import Team, User
+from revops.models import Organisation, Team, User
 from revops.rules import can_create
 from revops.views_utils import form_page, partial, saved
 
-from . import services
-from .filters import LeadFilter
-from .forms import AcceptForm, HandoffForm, LeadForm, RejectForm
-from .models import Handoff, Lead
+from . import selectors, services
+from .filters import LeadFilter, OpportunityFilter
+from .forms import (
+    AcceptForm,
+    ConvertForm,
+    HandoffForm,
+    LeadForm,
+    MoveForm,
+    OpportunityForm,
+    RejectForm,
+)
+from .models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, Pipeline, Stage
 
 LEAD_LISTING = Listing(
     LeadFilter,
@@ -66,7 +74,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         Lead.objects.visible_to(request.user)
         .with_duplicate_flag()
-        .select_related("owner", "account"),
+        .select_related("owner", "account", "converted_opportunity"),
         pk=pk,
     )
     user = request.user
@@ -83,6 +91,9 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and pending is None
         and lead.status not in (Lead.Status.SQL, Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED),
         "can_decide": can_decide,
+        "can_convert": lead.status == Lead.Status.SQL
+        and can_create(user, "opportunity")
+        and Lead.objects.editable_by(user).filter(pk=pk).exists(),
         "can_add_activity": can_create(user, "activity"),
         "activities": Activity.objects.visible_to(user)
         .filter(lead=lead)
@@ -228,3 +239,345 @@ def handoff_queue(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, partial(request, "pipeline/handoff_queue.html", "results"), context)
+
+
+# --- Opportunities -----------------------------------------------------------------------
+
+OPPORTUNITY_LISTING = Listing(
+    OpportunityFilter,
+    sorts={
+        "-amount": (_l("Largest"), ["-amount"]),
+        "amount": (_l("Smallest"), ["amount"]),
+        "expected_close_on": (_l("Closing soonest"), ["expected_close_on"]),
+        "-created_on": (_l("Newest"), ["-created_on"]),
+        "name": (_l("Name"), ["name"]),
+    },
+    default_sort="-amount",
+)
+
+
+def _opportunity_editable(request, pk):
+    opportunity = get_object_or_404(Opportunity.objects.visible_to(request.user), pk=pk)
+    if not Opportunity.objects.editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied(_("You may read this deal but not change it."))
+    return opportunity
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    qs = Opportunity.objects.visible_to(request.user).select_related("account", "owner", "stage")
+    context = OPPORTUNITY_LISTING.page(request, qs)
+    context["can_create"] = can_create(request.user, "opportunity")
+    return render(request, partial(request, "pipeline/opportunity_list.html", "results"), context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    if not can_create(request.user, "opportunity"):
+        raise PermissionDenied
+    initial = {"account": request.GET.get("account")} if request.GET.get("account") else {}
+    form = OpportunityForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid() and request.POST.get("_validate") != "1":
+        try:
+            opportunity = services.opportunity_create(opportunity=form.instance, by=request.user)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return saved(request, opportunity, _("Deal created."))
+    return form_page(request, "pipeline/opportunity_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = _opportunity_editable(request, pk)
+    form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
+    conflict = None
+    if request.method == "POST" and form.is_valid() and request.POST.get("_validate") != "1":
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            opportunity = services.opportunity_update(
+                opportunity_id=pk,
+                data=data,
+                by=request.user,
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except services.Conflict as error:
+            conflict = error
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            return saved(request, opportunity, _("Deal saved."))
+    status = 409 if conflict else 200
+    response = form_page(
+        request,
+        "pipeline/opportunity_form.html",
+        {
+            "form": form,
+            "opportunity": opportunity,
+            "conflict": conflict,
+            "conflict_rows": _conflict_rows(form, conflict),
+        },
+    )
+    response.status_code = status if not request.htmx else 200
+    return response
+
+
+def _conflict_rows(form, conflict):
+    if not conflict:
+        return []
+    rows = []
+    for name, (mine, theirs) in conflict.changes.items():
+        if name in form.fields:
+            rows.append((form.fields[name].label, mine, theirs))
+    return rows
+
+
+@login_required
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = get_object_or_404(
+        Opportunity.objects.visible_to(request.user).select_related(
+            "account", "owner", "stage", "pipeline", "primary_contact__persona"
+        ),
+        pk=pk,
+    )
+    user = request.user
+    from crm.selectors import account_timeline
+
+    timeline, _more = account_timeline(opportunity.account, user)
+    context = {
+        "opportunity": opportunity,
+        "path": selectors.stage_path(opportunity),
+        "stages": list(opportunity.pipeline.stages.order_by("position")),
+        "meddic": [
+            (Opportunity._meta.get_field(n).verbose_name, getattr(opportunity, n))
+            for n in MEDDIC_FIELDS
+        ],
+        "can_edit": Opportunity.objects.editable_by(user).filter(pk=pk).exists(),
+        "can_add_activity": can_create(user, "activity"),
+        "activities": Activity.objects.visible_to(user)
+        .filter(opportunity=opportunity)
+        .select_related("owner")[:50],
+        "timeline": timeline[:10],
+        "history": history_for(opportunity, limit=30),
+        "amount_base": _amount_in_base(opportunity),
+    }
+    return render(request, "pipeline/opportunity_detail.html", context)
+
+
+def _amount_in_base(opportunity):
+    from revops.money import to_base
+
+    day = opportunity.closed_on or timezone.localdate()
+    try:
+        return to_base(opportunity.amount, opportunity.currency, day)
+    except LookupError:
+        return None
+
+
+def _board_filters(request):
+    user = request.user
+    filters = {}
+    owner = request.GET.get("owner")
+    team = request.GET.get("team")
+    if owner and owner.isdigit():
+        filters["owner"] = User.objects.filter(pk=owner).first()
+    if team and team.isdigit():
+        filters["team"] = Team.objects.filter(pk=team).first()
+    elif not owner and user.role == User.Role.REP:
+        filters["owner"] = user
+    elif not owner and user.role == User.Role.MANAGER and user.team_id:
+        filters["team"] = user.team
+    period = request.GET.get("close", "")
+    filters.update(_close_period(period))
+    return filters, period
+
+
+def _close_period(period):
+    from metrics.periods import current_period
+
+    if period in ("month", "quarter", "year"):
+        start, end = current_period(period, timezone.localdate())
+        return {"close_from": start, "close_to": end}
+    return {}
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def board(request: HttpRequest) -> HttpResponse:
+    """The pipeline board: a column per stage with its count and sum in the base currency;
+    cards move by drag and drop or by each card's stage menu."""
+    pipelines = list(Pipeline.objects.all())
+    pipeline = next((p for p in pipelines if str(p.pk) == request.GET.get("pipeline")), None)
+    pipeline = pipeline or next((p for p in pipelines if p.is_default), None)
+    pipeline = pipeline or (pipelines[0] if pipelines else None)
+    filters, period = _board_filters(request)
+    base_currency = Organisation.get().base_currency
+    columns = (
+        selectors.pipeline_board(request.user, pipeline, base_currency, **filters)
+        if pipeline
+        else []
+    )
+    context = {
+        "pipeline": pipeline,
+        "pipelines": pipelines,
+        "columns": columns,
+        "filters": filters,
+        "period": period,
+        "owners": User.objects.filter(
+            is_active=True, role__in=[User.Role.REP, User.Role.MANAGER, User.Role.CS]
+        ).select_related("team"),
+        "teams": Team.objects.filter(kind__in=[Team.Kind.SALES, Team.Kind.CS]),
+        "base_currency": base_currency,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, partial(request, "pipeline/board.html", "board"), context)
+
+
+@login_required
+def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """The next cards of one column ("more")."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
+    filters, _period = _board_filters(request)
+    try:
+        offset = max(0, int(request.GET.get("offset", 0)))
+    except ValueError:
+        offset = 0
+    cards = selectors.column_cards(request.user, stage.pipeline, stage, offset, **filters)
+    more = selectors.board_queryset(request.user, stage.pipeline, **filters).filter(
+        stage=stage
+    ).count() > offset + len(cards)
+    return render(
+        request,
+        "pipeline/board_cards.html",
+        {
+            "cards": cards,
+            "stages": list(stage.pipeline.stages.all()),
+            "stage": stage,
+            "next_offset": offset + len(cards),
+            "more": more,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a deal to another stage (board drag and drop, card menu, detail page). A won or
+    lost stage without its close date (and reason) answers with the form that asks for it;
+    a stale version answers 409."""
+    opportunity = _opportunity_editable(request, pk)
+    form = MoveForm(request.POST)
+    form.fields["stage"].queryset = opportunity.pipeline.stages.all()
+    back = request.POST.get("next") or ""
+    if form.is_valid():
+        stage = form.cleaned_data["stage"]
+        needs_close = stage.is_closed and not form.cleaned_data.get("closed_on")
+        needs_reason = (
+            stage.outcome == Stage.Outcome.LOST
+            and not form.cleaned_data.get("lost_reason", "").strip()
+        )
+        if not (needs_close or needs_reason):
+            try:
+                services.opportunity_move(
+                    opportunity_id=pk,
+                    stage=stage,
+                    by=request.user,
+                    expected_version=form.cleaned_data["version"],
+                    closed_on=form.cleaned_data.get("closed_on"),
+                    lost_reason=form.cleaned_data.get("lost_reason", ""),
+                )
+            except services.Conflict as error:
+                messages.error(request, str(error))
+                if request.htmx:
+                    return _board_response(request, status=409)
+                return redirect(back or opportunity.get_absolute_url())
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                if request.htmx:
+                    return _board_response(request)
+                messages.success(request, _("Deal moved to %(stage)s.") % {"stage": stage})
+                return redirect(back or opportunity.get_absolute_url())
+        elif not form.errors and request.POST.get("confirm") == "1":
+            if needs_close:
+                form.add_error("closed_on", _("When did the deal close?"))
+            if needs_reason:
+                form.add_error("lost_reason", _("Say why the deal was lost."))
+    if not form.initial.get("closed_on"):
+        form.initial["closed_on"] = timezone.localdate()
+    context = {
+        "form": form,
+        "opportunity": opportunity,
+        "next": back,
+        "stage": form.cleaned_data.get("stage") if form.is_bound and form.is_valid() else None,
+        "board_query": request.POST.get("board_query", ""),
+    }
+    if request.htmx:
+        response = render(request, "pipeline/move_form.html#move-form", context)
+        response["HX-Retarget"] = "#close-dialog"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "pipeline/move_form.html", context, status=400 if form.errors else 200)
+
+
+def _board_response(request, status=200):
+    """Re-render the board (counts, sums, cards) for the filters the board was showing."""
+    from django.http import QueryDict
+
+    request.GET = QueryDict(request.POST.get("board_query", ""))
+    response = board(request)
+    response.status_code = status
+    return response
+
+
+# --- Lead conversion ---------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
+    if not Lead.objects.editable_by(request.user).filter(pk=pk).exists() or not can_create(
+        request.user, "opportunity"
+    ):
+        raise PermissionDenied
+    matches = services.lead_matches(lead, request.user)
+    initial = {
+        "name": f"{lead.company or lead.display_name}",
+        "currency": Organisation.get().base_currency,
+        "account": matches["accounts"][0].pk if matches["accounts"] else None,
+        "contact": matches["contacts"][0].pk if matches["contacts"] else None,
+    }
+    default = Pipeline.default()
+    if default:
+        first = default.stages.filter(outcome="open").order_by("position").first()
+        initial["stage"] = first.pk if first else None
+    form = ConvertForm(request.POST or None, user=request.user, matches=matches, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            opportunity = services.lead_convert(
+                lead=lead,
+                by=request.user,
+                account=data["account"],
+                contact=data["contact"],
+                opportunity_data={
+                    "name": data["name"],
+                    "amount": data["amount"],
+                    "currency": data["currency"],
+                    "expected_close_on": data["expected_close_on"],
+                    "stage": data["stage"],
+                },
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Lead converted into a deal."))
+            return redirect(opportunity)
+    return render(
+        request, "pipeline/lead_convert.html", {"form": form, "lead": lead, "matches": matches}
+    )

@@ -2,7 +2,15 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from crm.api import AccountViewSet, ActivityViewSet, ContactViewSet
-from pipeline.api import HandoffViewSet, LeadViewSet
+from metrics.api import QuotaViewSet
+from pipeline.api import (
+    HandoffViewSet,
+    LeadViewSet,
+    OpportunityViewSet,
+    PipelineViewSet,
+    StageChangeViewSet,
+    StageViewSet,
+)
 
 from . import api
 
@@ -12,6 +20,11 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("handoffs", HandoffViewSet, basename="handoff")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("pipelines", PipelineViewSet, basename="pipeline")
+router.register("stages", StageViewSet, basename="stage")
+router.register("stage-history", StageChangeViewSet, basename="stage-history")
+router.register("quotas", QuotaViewSet, basename="quota")
 
 urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),

@@ -15,6 +15,12 @@ def navigation(request):
         return {"nav_items": []}
     items = [
         {"name": "home", "label": _("Home"), "url": reverse("home")},
+        {"name": "board", "label": _("Board"), "url": reverse("pipeline:board")},
+        {
+            "name": "opportunity-list",
+            "label": _("Deals"),
+            "url": reverse("pipeline:opportunity-list"),
+        },
         {"name": "account-list", "label": _("Accounts"), "url": reverse("crm:account-list")},
         {"name": "contact-list", "label": _("Contacts"), "url": reverse("crm:contact-list")},
         {"name": "lead-list", "label": _("Leads"), "url": reverse("pipeline:lead-list")},
@@ -24,8 +30,12 @@ def navigation(request):
             "url": reverse("pipeline:handoff-queue"),
         },
         {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
-        {"name": "api-docs", "label": _("API"), "url": reverse("api-docs")},
     ]
+    if user.role in (User.Role.REP, User.Role.MANAGER, User.Role.EXECUTIVE, User.Role.ADMIN):
+        items.append(
+            {"name": "quota-grid", "label": _("Quotas"), "url": reverse("metrics:quota-grid")}
+        )
+    items.append({"name": "api-docs", "label": _("API"), "url": reverse("api-docs")})
     if user.role == User.Role.ADMIN or user.is_staff:
         items.append({"name": "admin", "label": _("Administration"), "url": reverse("admin:index")})
     current = getattr(getattr(request, "resolver_match", None), "url_name", None)

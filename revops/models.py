@@ -192,6 +192,30 @@ class Organisation(models.Model):
         return org
 
 
+class FxRate(models.Model):
+    """A dated exchange rate: 1 unit of `currency` is worth `rate_to_base` of the
+    organisation's base currency from `valid_from` on (until the next row)."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    rate_to_base = models.DecimalField(_("rate to base"), max_digits=30, decimal_places=12)
+    valid_from = models.DateField(_("valid from"))
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="fxrate_unique_day"),
+            models.CheckConstraint(condition=models.Q(rate_to_base__gt=0), name="fxrate_positive"),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="fxrate_currency_iso"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.currency} {self.rate_to_base} ({self.valid_from})"
+
+
 class Job(models.Model):
     """A long-running background job (an import, a backfill, a bulk change).
 

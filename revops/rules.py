@@ -15,6 +15,8 @@ CREATORS = {
     "activity": {Role.REP, Role.MANAGER, Role.MARKETER, Role.CS, Role.ADMIN},
     "lead": {Role.MARKETER, Role.ADMIN, Role.REP, Role.MANAGER},
     "handoff": {Role.MARKETER, Role.ADMIN},
+    "opportunity": {Role.REP, Role.MANAGER, Role.CS, Role.ADMIN},
+    "quota": {Role.MANAGER, Role.ADMIN},
 }
 
 

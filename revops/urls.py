@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("", include("crm.urls")),
     path("", include("pipeline.urls")),
+    path("", include("metrics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

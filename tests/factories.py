@@ -61,3 +61,22 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
     kind = "call"
     subject = factory.Sequence(lambda n: f"Call {n}")
+
+
+def default_stages():
+    from pipeline.models import Pipeline
+
+    pipeline = Pipeline.default()
+    return {stage.name: stage for stage in pipeline.stages.all()}
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.Opportunity"
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    pipeline = factory.LazyFunction(lambda: __import__("pipeline.models").models.Pipeline.default())
+    stage = factory.LazyAttribute(lambda o: o.pipeline.stages.order_by("position").first())
+    amount = 1000
+    currency = "USD"

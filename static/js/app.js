@@ -17,3 +17,60 @@ document.addEventListener("change", (event) => {
   names.add(event.target.name);
   touched.value = [...names].join(",");
 });
+
+// The pipeline board: drag a card to another column to move the deal. Open stages move at
+// once; a won or lost stage first asks for the close date (and the reason) in a dialog.
+// Without a mouse, each card's stage menu does the same (it is an ordinary form).
+function boardInit() {
+  const board = document.getElementById("board");
+  if (!board || typeof Sortable === "undefined") return;
+  for (const list of board.querySelectorAll(".cards")) {
+    Sortable.create(list, {
+      group: "board",
+      draggable: ".deal-card.movable",
+      animation: 120,
+      direction: "vertical",
+      onEnd(event) {
+        if (event.from === event.to) return;
+        const card = event.item;
+        const csrf = card.querySelector("input[name=csrfmiddlewaretoken]");
+        htmx.ajax("POST", card.dataset.moveUrl, {
+          target: "#board",
+          swap: "outerHTML",
+          values: {
+            stage: event.to.dataset.stage,
+            version: card.dataset.version,
+            board_query: board.dataset.boardQuery || "",
+            csrfmiddlewaretoken: csrf ? csrf.value : "",
+          },
+        });
+      },
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", boardInit);
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.target.id === "board") {
+    boardInit();
+    const dialog = document.getElementById("close-dialog");
+    if (dialog && dialog.open) dialog.close();
+  }
+  if (event.target.id === "close-dialog" && !event.target.open) {
+    event.target.showModal();
+    const first = event.target.querySelector("input[type=date], input[name=lost_reason]");
+    if (first) first.focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  const cancel = event.target.closest("#close-dialog .cancel-move");
+  if (!cancel) return;
+  event.preventDefault();
+  const dialog = document.getElementById("close-dialog");
+  dialog.close();
+  // Put the dragged card back where the server says it is.
+  const board = document.getElementById("board");
+  htmx.ajax("GET", `${window.location.pathname}?${board.dataset.boardQuery || ""}`, {
+    target: "#board", swap: "outerHTML",
+  });
+});

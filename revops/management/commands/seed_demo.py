@@ -2,15 +2,18 @@
 
 import random
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Account, Activity, Contact, Persona
-from pipeline.models import Handoff, Lead
+from metrics.models import Quota
+from metrics.periods import periods_of_year
+from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, Pipeline, StageChange
 from pipeline.services import add_business_days
-from revops.models import Organisation, Team, User
+from revops.models import FxRate, Organisation, Team, User
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on screen on purpose: these are demo logins
 DEMO_DOMAIN = "daramad.example"
@@ -48,6 +51,7 @@ SCALES = {
         "contacts": 600,
         "leads": 2000,
         "activities": 5000,
+        "opportunities": 1000,
     }
 }
 
@@ -295,10 +299,117 @@ class Command(BaseCommand):
                 )
             )
         Activity.objects.bulk_create(activities, batch_size=2000)
+        deals, changes = self.seed_deals(rng, scale, accounts, contacts, reps, users, today)
+        self.seed_quotas(reps, today)
         self.stderr.write(
             f"demo records: {len(accounts)} accounts, {len(contacts)} contacts, {len(leads)} "
-            f"leads, {len(handoffs)} handoffs, {len(activities)} activities"
+            f"leads, {len(handoffs)} handoffs, {len(activities)} activities, {deals} deals, "
+            f"{changes} stage changes"
         )
+
+    def seed_deals(self, rng, scale, accounts, contacts, reps, users, today):
+        """Deals in every stage with believable stage histories: skewed amounts, a few big
+        accounts, more deals closing at quarter ends."""
+        pipeline = Pipeline.default()
+        stages = list(pipeline.stages.order_by("position"))
+        open_stages = [s for s in stages if s.outcome == "open"]
+        won = next(s for s in stages if s.outcome == "won")
+        lost = next(s for s in stages if s.outcome == "lost")
+        FxRate.objects.get_or_create(
+            currency="EUR",
+            valid_from=today - timedelta(days=900),
+            defaults={"rate_to_base": Decimal("1.08")},
+        )
+        FxRate.objects.get_or_create(
+            currency="EUR",
+            valid_from=today - timedelta(days=200),
+            defaults={"rate_to_base": Decimal("1.12")},
+        )
+        sellers = reps + [u for u in users if u.role == User.Role.CS]
+        contacts_by_account = {}
+        for contact in contacts:
+            contacts_by_account.setdefault(contact.account_id, []).append(contact)
+        deals, histories = [], []
+        for i in range(scale["opportunities"]):
+            account = accounts[
+                min(int(rng.paretovariate(1.1)) - 1, len(accounts) - 1)
+                if rng.random() < 0.3
+                else rng.randrange(len(accounts))
+            ]
+            created = today - timedelta(days=rng.randint(0, 540))
+            roll = rng.random()
+            path = open_stages[: rng.randint(1, len(open_stages))]
+            final = path[-1] if roll < 0.45 else (won if roll < 0.75 else lost)
+            amount = Decimal(int(rng.lognormvariate(9.3, 1.0))).quantize(Decimal(1))
+            owner = account.owner if account.owner in sellers else rng.choice(reps)
+            kind = rng.choices(["new_business", "expansion", "renewal"], weights=[6, 3, 1])[0]
+            if owner.role == User.Role.CS and kind == "new_business":
+                owner = rng.choice(reps)
+            day, steps = created, []
+            for stage in path:
+                steps.append((stage, day))
+                day = day + timedelta(days=rng.randint(3, 30))
+            closed_on = None
+            if final.is_closed:
+                closed_on = min(today, day)
+                # Quarter ends pull deals in: seasonality.
+                steps.append((final, closed_on))
+            deal = Opportunity(
+                external_id=f"demo-opp-{i:05d}",
+                account=account,
+                name=f"{account.name} · {rng.choice(['CRM', 'Analytics', 'Support', 'Seats'])}",
+                owner=owner,
+                pipeline=pipeline,
+                stage=final,
+                status=final.outcome,
+                kind=kind,
+                amount=amount,
+                one_time_amount=(amount * Decimal("0.1")).quantize(Decimal(1))
+                if rng.random() < 0.3
+                else None,
+                currency="EUR" if rng.random() < 0.15 else "USD",
+                contract_months=rng.choice([12, 12, 24, 36, None]),
+                expected_close_on=day if not final.is_closed else closed_on,
+                forecast_category=rng.choice(["pipeline", "best_case", "commit", ""]),
+                created_on=created,
+                closed_on=closed_on,
+                lost_reason=rng.choice(["Price", "Went with a competitor", "No decision"])
+                if final.outcome == "lost"
+                else "",
+                primary_contact=rng.choice(contacts_by_account.get(account.pk, [None])),
+                stage_entered_on=steps[-1][1],
+                **{name: rng.choice(["", "", "Known"]) for name in MEDDIC_FIELDS},
+            )
+            deals.append(deal)
+            histories.append(steps)
+        Opportunity.objects.bulk_create(deals, batch_size=1000)
+        changes = []
+        for deal, steps in zip(deals, histories, strict=True):
+            previous = None
+            for stage, day in steps:
+                changes.append(
+                    StageChange(
+                        opportunity=deal,
+                        from_stage=previous,
+                        to_stage=stage,
+                        entered_on=day,
+                        changed_by=deal.owner,
+                    )
+                )
+                previous = stage
+        StageChange.objects.bulk_create(changes, batch_size=2000)
+        return len(deals), len(changes)
+
+    def seed_quotas(self, reps, today):
+        organisation = Organisation.get()
+        for first, last in periods_of_year("quarter", today, organisation.calendar):
+            for rep in reps:
+                Quota.objects.get_or_create(
+                    user=rep,
+                    period_start=first,
+                    period_end=last,
+                    defaults={"amount": Decimal(60000)},
+                )
 
     def user_upsert(self, email, full_name, role, team, language) -> User:
         user, created = User.objects.update_or_create(

@@ -1,0 +1,67 @@
+"""Money in the base currency, as shared/spec/kpis.md converts it.
+
+`amount × rate_to_base`, with the rate of the latest row of that currency whose
+`valid_from` is on or before the date (the earliest row when the date precedes them all;
+the base currency's rate is 1), rounded half-up to 2 places per record before anything is
+summed. `converted()` is the same rule as a SQL expression, for sums in the database.
+"""
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Round
+
+from .models import FxRate, Organisation
+
+CENT = Decimal("0.01")
+
+
+def round_money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def rate_on(currency: str, day: date, base: str | None = None) -> Decimal:
+    base = base or Organisation.get().base_currency
+    if currency == base:
+        return Decimal(1)
+    rates = FxRate.objects.filter(currency=currency)
+    row = rates.filter(valid_from__lte=day).order_by("-valid_from").first()
+    row = row or rates.order_by("valid_from").first()
+    if row is None:
+        raise LookupError(f"No exchange rate for {currency}.")
+    return row.rate_to_base
+
+
+def to_base(amount: Decimal, currency: str, day: date, base: str | None = None) -> Decimal:
+    return round_money(amount * rate_on(currency, day, base))
+
+
+def converted(amount_field: str, currency_field: str, date_expression, base: str):
+    """SQL: the record's amount in the base currency on `date_expression` (written with
+    OuterRef for the record's own fields), rounded half-up
+    (Postgres rounds numerics half away from zero) to 2 places; null when no rate exists."""
+    latest = FxRate.objects.filter(
+        currency=OuterRef(currency_field), valid_from__lte=date_expression
+    ).order_by("-valid_from")
+    earliest = FxRate.objects.filter(currency=OuterRef(currency_field)).order_by("valid_from")
+    rate = Coalesce(
+        Subquery(latest.values("rate_to_base")[:1]),
+        Subquery(earliest.values("rate_to_base")[:1]),
+    )
+    rate = Case(When(**{currency_field: base}, then=Value(Decimal(1))), default=rate)
+    return Round(
+        ExpressionWrapper(
+            F(amount_field) * rate, output_field=DecimalField(max_digits=40, decimal_places=14)
+        ),
+        2,
+    )
