@@ -507,13 +507,21 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("closed_on", _("When did the deal close?"))
             if needs_reason:
                 form.add_error("lost_reason", _("Say why the deal was lost."))
-    if not form.initial.get("closed_on"):
-        form.initial["closed_on"] = timezone.localdate()
+    if form.is_bound and form.is_valid() and request.POST.get("confirm") != "1":
+        # First ask: the same move, with today's date and the reason to fill in.
+        form = MoveForm(
+            initial={
+                **form.cleaned_data,
+                "closed_on": form.cleaned_data.get("closed_on") or timezone.localdate(),
+            }
+        )
+        form.fields["stage"].queryset = opportunity.pipeline.stages.all()
+        form.cleaned_data = {"stage": form.initial["stage"]}
     context = {
         "form": form,
         "opportunity": opportunity,
         "next": back,
-        "stage": form.cleaned_data.get("stage") if form.is_bound and form.is_valid() else None,
+        "stage": getattr(form, "cleaned_data", {}).get("stage"),
         "board_query": request.POST.get("board_query", ""),
     }
     if request.htmx:

@@ -63,11 +63,16 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     subject = factory.Sequence(lambda n: f"Call {n}")
 
 
-def default_stages():
-    from pipeline.models import Pipeline
+def default_pipeline():
+    """The migration's "Sales" pipeline (a transactional test's flush removes it)."""
+    from pipeline.defaults import ensure_default_pipeline
+    from pipeline.models import Pipeline, Stage
 
-    pipeline = Pipeline.default()
-    return {stage.name: stage for stage in pipeline.stages.all()}
+    return ensure_default_pipeline(Pipeline, Stage)
+
+
+def default_stages():
+    return {stage.name: stage for stage in default_pipeline().stages.all()}
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
@@ -76,7 +81,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(AccountFactory)
     name = factory.Sequence(lambda n: f"Deal {n}")
-    pipeline = factory.LazyFunction(lambda: __import__("pipeline.models").models.Pipeline.default())
+    pipeline = factory.LazyFunction(default_pipeline)
     stage = factory.LazyAttribute(lambda o: o.pipeline.stages.order_by("position").first())
     amount = 1000
     currency = "USD"

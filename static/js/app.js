@@ -30,6 +30,8 @@ function boardInit() {
       draggable: ".deal-card.movable",
       animation: 120,
       direction: "vertical",
+      forceFallback: true, // mouse and touch events: the same on every device
+      fallbackOnBody: true,
       onEnd(event) {
         if (event.from === event.to) return;
         const card = event.item;
