@@ -28,13 +28,16 @@ def _as_moment(date_field):
 def _timeline_sources(account: Account, user: User):
     """Each source is (kind, queryset of (pk, at) rows, loader). Later sections add theirs
     (opportunities and stage changes, subscription changes, health drops) here."""
-    from pipeline.models import Handoff, Lead
+    from pipeline.models import Handoff, Lead, Opportunity, StageChange
 
     activities = Activity.objects.visible_to(user).filter(
         Q(account=account) | Q(contact__account=account)
     )
     leads = Lead.objects.visible_to(user).filter(account=account)
     handoffs = Handoff.objects.visible_to(user).filter(lead__account=account)
+    deals = Opportunity.objects.visible_to(user).filter(account=account)
+    # A deal's first ledger row is its creation, already the "deal" event.
+    moves = StageChange.objects.filter(opportunity__in=deals, from_stage__isnull=False)
     return {
         "activity": (
             activities.annotate(at=_as_moment("occurred_on")),
@@ -52,10 +55,20 @@ def _timeline_sources(account: Account, user: User):
                 "lead", "from_user", "to_team", "to_user", "decided_by"
             ),
         ),
+        "deal": (
+            deals.annotate(at=_as_moment("created_on")),
+            lambda ids: Opportunity.objects.filter(pk__in=ids).select_related("owner", "stage"),
+        ),
+        "stage_change": (
+            moves.annotate(at=_as_moment("entered_on")),
+            lambda ids: StageChange.objects.filter(pk__in=ids).select_related(
+                "opportunity", "from_stage", "to_stage", "changed_by"
+            ),
+        ),
     }
 
 
-TIMELINE_KINDS = ("activity", "lead", "handoff")
+TIMELINE_KINDS = ("activity", "lead", "handoff", "deal", "stage_change")
 
 
 def account_timeline(

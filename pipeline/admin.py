@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Handoff, Lead
+from .models import Handoff, Lead, Opportunity, Pipeline, Stage, StageChange
 
 
 @admin.register(Lead)
@@ -23,4 +23,43 @@ class HandoffAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead", "from_user", "to_user", "decided_by"]
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 1
+    ordering = ["position"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    """Pipelines and their stages: position, probability (0–1) and outcome."""
+
+    list_display = ["name", "is_default"]
+    inlines = [StageInline]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    """Read and search deals; changes go through the app (stage ledger, versions)."""
+
+    list_display = ["name", "account", "owner", "stage", "status", "amount", "currency"]
+    list_filter = ["status", "kind", "pipeline", "stage"]
+    list_select_related = ["account", "owner", "stage"]
+    search_fields = ["name", "external_id", "account__name"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ["opportunity", "from_stage", "to_stage", "entered_on", "changed_by"]
+    list_select_related = ["opportunity", "from_stage", "to_stage", "changed_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False

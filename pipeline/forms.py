@@ -211,7 +211,14 @@ class ConvertForm(forms.Form):
         help_text=_("Leave empty to create a contact from the lead."),
     )
     name = forms.CharField(max_length=200, label=_("Deal name"))
-    amount = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0, label=_("Amount"))
+    amount = forms.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        min_value=0,
+        label=_("Amount"),
+        required=False,
+        help_text=_("Leave empty to estimate it later."),
+    )
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label=_("Currency"))
     expected_close_on = forms.DateField(
         required=False, label=_("Expected close"), widget=forms.DateInput(attrs={"type": "date"})

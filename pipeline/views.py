@@ -564,7 +564,11 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     if default:
         first = default.stages.filter(outcome="open").order_by("position").first()
         initial["stage"] = first.pk if first else None
-    form = ConvertForm(request.POST or None, user=request.user, matches=matches, initial=initial)
+    data = request.POST or None
+    if request.method == "POST" and request.POST.get("quick") == "1":
+        # One click from the lead page: the proposed values as they are.
+        data = {key: value for key, value in initial.items() if value is not None}
+    form = ConvertForm(data, user=request.user, matches=matches, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -575,7 +579,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                 contact=data["contact"],
                 opportunity_data={
                     "name": data["name"],
-                    "amount": data["amount"],
+                    "amount": data["amount"] or 0,
                     "currency": data["currency"],
                     "expected_close_on": data["expected_close_on"],
                     "stage": data["stage"],

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from .models import Job, Organisation, Team, User
+from .models import FxRate, Job, Organisation, Team, User
 
 
 @admin.register(Team)
@@ -71,6 +71,16 @@ class OrganisationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    """Dated exchange rates to the base currency (kpis.md: the latest row on or before a
+    date applies)."""
+
+    list_display = ["currency", "rate_to_base", "valid_from"]
+    list_filter = ["currency"]
+    ordering = ["currency", "-valid_from"]
 
 
 @admin.register(Job)

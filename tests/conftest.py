@@ -8,6 +8,28 @@ from tests.factories import TeamFactory, UserFactory
 PASSWORD = "secret-pass-123"
 
 
+@pytest.fixture(autouse=True)
+def _install_data(request):
+    """What the data migrations install (the organisation row, the "Sales" pipeline), back
+    in place for every database test: a transactional test's flush removes it."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "live_server" in names or (
+        marker and marker.kwargs.get("transaction")
+    ):
+        request.getfixturevalue("transactional_db")
+    elif marker or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    from pipeline.defaults import ensure_default_pipeline
+    from pipeline.models import Pipeline, Stage
+    from revops.models import Organisation
+
+    Organisation.get()
+    ensure_default_pipeline(Pipeline, Stage)
+
+
 @pytest.fixture
 def sales_team(db):
     return TeamFactory(name="Sales North", kind=Team.Kind.SALES)

@@ -93,10 +93,18 @@ def test_marketer_hands_a_lead_to_a_rep_who_accepts_it(new_page, people, screens
     lead.refresh_from_db()
     assert (lead.status, lead.owner) == (Lead.Status.SQL, people["rep"])
 
-    # The account's timeline shows the call, the lead and the handoff.
+    # One click converts the accepted lead into a deal, which is on the rep's board.
+    page.locator("form input[name=quick]").locator("..").locator("button").click()
+    page.wait_for_url(re.compile(r".*/deals/\d+/$"))
+    deal = lead.__class__.objects.get(pk=lead.pk).converted_opportunity
+    assert deal is not None and deal.account == people["account"]
+    page.goto("/board/")
+    expect(page.locator(f".deal-card[data-id='{deal.pk}']")).to_be_visible()
+
+    # The account's timeline shows the call, the lead, the handoff and the deal.
     page.goto(people["account"].get_absolute_url())
     timeline = page.locator("#timeline")
-    expect(timeline.locator(".timeline-event")).to_have_count(3)
+    expect(timeline.locator(".timeline-event")).to_have_count(4)
     expect(timeline).to_contain_text("Discovery call")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280

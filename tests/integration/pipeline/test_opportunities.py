@@ -523,3 +523,24 @@ def test_the_opportunity_list_is_bounded(client_for, rep, stages, django_assert_
             {"stage": stages["Qualification"].pk, "owner": rep.pk, "sort": "-amount"},
         )
     assert len(response.context["rows"]) == 50
+
+
+def test_an_accepted_lead_converts_in_one_click_and_lands_on_the_board(
+    client_for, marketer, rep, sales_team, stages
+):
+    lead = LeadFactory(owner=marketer, email="sara@onecl.ick", company="One Click")
+    handoff_accept(handoff=lead_handoff(lead=lead, by=marketer, to_team=sales_team), by=rep)
+    client = client_for(rep)
+    assert 'name="quick"' in client.get(lead.get_absolute_url()).content.decode()
+    response = client.post(reverse("pipeline:lead-convert", args=[lead.pk]), {"quick": "1"})
+    deal = Opportunity.objects.get()
+    assert response["Location"] == deal.get_absolute_url()
+    assert (deal.name, deal.amount, deal.stage, deal.owner) == (
+        "One Click",
+        Decimal("0"),
+        stages["Qualification"],
+        rep,
+    )
+    board = client.get(reverse("pipeline:board"))
+    cards = [c for column in board.context["columns"] for c in column.cards]
+    assert cards == [deal]
