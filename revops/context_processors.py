@@ -35,7 +35,7 @@ def navigation(request):
         items.append(
             {"name": "quota-grid", "label": _("Quotas"), "url": reverse("metrics:quota-grid")}
         )
-    items.append({"name": "api-docs", "label": _("API"), "url": reverse("api-docs")})
+
     if user.role == User.Role.ADMIN or user.is_staff:
         items.append({"name": "admin", "label": _("Administration"), "url": reverse("admin:index")})
     current = getattr(getattr(request, "resolver_match", None), "url_name", None)
