@@ -1,11 +1,11 @@
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 
-from revops.api_base import OwnedSerializer, RecordViewSet
+from revops.api_base import OwnedSerializer, RecordCursorPagination, RecordViewSet
 
 from . import services
 from .filters import AccountFilter, ActivityFilter, ContactFilter
 from .forms import clean_domain
-from .models import Account, Activity, Contact, Persona
+from .models import Account, Activity, ChurnReason, Contact, HealthScore, Persona, Subscription
 
 
 class AccountSerializer(OwnedSerializer):
@@ -159,3 +159,99 @@ class ActivityViewSet(RecordViewSet):
     filterset_class = ActivityFilter
     rule_kind = "activity"
     select_related = ("owner",)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    churn_reason = serializers.SlugRelatedField(
+        slug_field="name", queryset=ChurnReason.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "external_id",
+            "account",
+            "product",
+            "mrr",
+            "currency",
+            "start_on",
+            "end_on",
+            "status",
+            "source_opportunity",
+            "replaces",
+            "churn_reason",
+            "churn_note",
+            "renewal_opportunity",
+        ]
+        read_only_fields = ["status", "source_opportunity", "replaces", "renewal_opportunity"]
+        extra_kwargs = {"external_id": {"required": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            accounts = Account.objects.visible_to(request.user)
+            if request.user.role != "admin":
+                accounts = accounts.filter(owner=request.user)
+            fields["account"].queryset = accounts
+        return fields
+
+    def validate(self, data):
+        start = data.get("start_on", getattr(self.instance, "start_on", None))
+        end = data.get("end_on", getattr(self.instance, "end_on", None))
+        if start and end and end <= start:
+            raise serializers.ValidationError({"end_on": ["A subscription ends after it starts."]})
+        if data.get("mrr") is not None and data["mrr"] < 0:
+            raise serializers.ValidationError({"mrr": ["MRR cannot be negative."]})
+        if "currency" in data:
+            from django.core.exceptions import ValidationError as DjangoValidationError
+
+            from .services import _check_currency
+
+            try:
+                _check_currency(data["currency"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(error.message_dict) from None
+        return data
+
+
+class SubscriptionViewSet(RecordViewSet):
+    """Subscriptions: everyone who reads the account reads them; CS edit those of the
+    accounts they own, admins all. A plan change is a new subscription (POST with
+    `replaces` through the page, or end this one and create the next)."""
+
+    queryset = Subscription.objects.all()
+    serializer_class = SubscriptionSerializer
+    rule_kind = "subscription"
+    select_related = ("churn_reason",)
+    filterset_fields = ["account", "status", "external_id"]
+
+    def perform_create(self, serializer):
+        from revops.rules import can_create
+
+        if not can_create(self.request.user, "subscription"):
+            from rest_framework import exceptions
+
+            raise exceptions.PermissionDenied("Subscriptions are edited by CS and admins.")
+        serializer.save(status=Subscription.Status.CONFIRMED)
+        services.health_refresh_soon(serializer.instance.account_id)
+
+
+class HealthSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HealthScore
+        fields = ["account", "computed_on", "score", "components"]
+
+
+class HealthViewSet(viewsets.ReadOnlyModelViewSet):
+    """Accounts' health scores with their components, newest first (`?account=`)."""
+
+    serializer_class = HealthSerializer
+    pagination_class = RecordCursorPagination
+    filterset_fields = ["account", "computed_on"]
+
+    def get_queryset(self):
+        return HealthScore.objects.filter(
+            account__in=Account.objects.visible_to(self.request.user)
+        ).order_by("-computed_on")

@@ -3,10 +3,11 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from revops.currencies import CHOICES as CURRENCY_CHOICES
 from revops.forms_utils import capped_choices
 from revops.rules import assignable_owners
 
-from .models import Account, Activity, Contact
+from .models import Account, Activity, ChurnReason, Contact
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9\u00a1-\uffff-]{1,63}\.)+[a-z\u00a1-\uffff]{2,63}$")
 
@@ -108,3 +109,33 @@ class ActivityForm(StrippedModelForm):
         if contact and contact.account_id and not account:
             data["account"] = contact.account
         return data
+
+
+class SubscriptionForm(forms.Form):
+    product = forms.CharField(max_length=200, label=_("Product"))
+    mrr = forms.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, label=_("Monthly recurring revenue")
+    )
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label=_("Currency"))
+    start_on = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_on = forms.DateField(
+        required=False, label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("end_on") and data.get("start_on") and data["end_on"] <= data["start_on"]:
+            self.add_error("end_on", _("A subscription ends after it starts."))
+        return data
+
+
+class PlanChangeForm(forms.Form):
+    mrr = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0)
+    on = forms.DateField()
+    product = forms.CharField(max_length=200, required=False)
+
+
+class CancelForm(forms.Form):
+    on = forms.DateField()
+    reason = forms.ModelChoiceField(queryset=ChurnReason.objects.all())
+    note = forms.CharField(max_length=2000, required=False)

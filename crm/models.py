@@ -11,7 +11,7 @@ import pghistory
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -132,6 +132,7 @@ class Account(models.Model):
     created_on = models.DateField(_("created on"), default=today)
     is_deleted = models.BooleanField(_("deleted"), default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    health_score = models.PositiveSmallIntegerField(_("health"), null=True, blank=True)
     search = models.GeneratedField(
         expression=search_document("name", "domain", "industry", "country"),
         output_field=SearchVectorField(),
@@ -429,3 +430,188 @@ class Activity(models.Model):
             and self.due_on is not None
             and self.due_on < timezone.localdate()
         )
+
+
+class ChurnReason(models.Model):
+    """Why a customer cancelled (the admin extends the list; an import adds what it brings)."""
+
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("churn reason")
+        verbose_name_plural = _("churn reasons")
+        constraints = [models.UniqueConstraint(Lower("name"), name="churnreason_name_ci_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+def subscription_external_id():
+    return new_external_id("sub")
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        """Everyone who reads the account reads its subscriptions (roles.md)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(account__is_deleted=False)
+
+    def editable_by(self, user: User):
+        """CS on the accounts they own; admins all."""
+        qs = self.visible_to(user)
+        if not user.is_authenticated:
+            return qs
+        if user.role == User.Role.ADMIN:
+            return qs
+        if user.role == User.Role.CS:
+            return qs.filter(account__owner=user)
+        return qs.none()
+
+    def confirmed(self):
+        return self.filter(status=Subscription.Status.CONFIRMED)
+
+    def active_on(self, day):
+        """Active at the end of `day`: started on or before it, not ended by it (kpis.md)."""
+        return (
+            self.confirmed()
+            .filter(start_on__lte=day)
+            .filter(Q(end_on__isnull=True) | Q(end_on__gt=day))
+        )
+
+
+@pghistory.track(
+    pghistory.InsertEvent("change"),
+    pghistory.UpdateEvent("change"),
+    fields=["status", "mrr", "currency", "start_on", "end_on", "churn_reason"],
+    model_name="SubscriptionEvent",
+)
+class Subscription(models.Model):
+    """Recurring revenue from an account. A change of plan ends one subscription and starts
+    another, so history is never rewritten. A draft (from a won deal CS has not accepted
+    yet) counts in no KPI."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        CONFIRMED = "confirmed", _("Confirmed")
+
+    external_id = models.CharField(
+        _("external id"), max_length=100, unique=True, default=subscription_external_id
+    )
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+    )
+    product = models.CharField(_("product"), max_length=200)
+    mrr = models.DecimalField(_("monthly recurring revenue"), max_digits=20, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    start_on = models.DateField(_("starts on"))
+    end_on = models.DateField(_("ends on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.CONFIRMED
+    )
+    source_opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("from deal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+    )
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
+    churn_reason = models.ForeignKey(
+        ChurnReason,
+        verbose_name=_("churn reason"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+    )
+    churn_note = models.TextField(_("churn note"), blank=True)
+    renewal_opportunity = models.OneToOneField(
+        "pipeline.Opportunity",
+        verbose_name=_("renewal deal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renewed_subscription",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_on", "-id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        indexes = [
+            models.Index(fields=["account", "start_on"], name="sub_account_start"),
+            models.Index(fields=["status", "end_on"], name="sub_status_end"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gt=F("start_on")),
+                name="sub_end_after_start",
+            ),
+            models.CheckConstraint(condition=Q(mrr__gte=0), name="sub_mrr_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "confirmed"]), name="sub_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product} ({self.account})"
+
+    def get_absolute_url(self):
+        return reverse("crm:account-detail", args=[self.account_id])
+
+    @property
+    def is_current(self):
+        return self.end_on is None or self.end_on > timezone.localdate()
+
+
+class HealthScore(models.Model):
+    """An account's health on a day, 0–100, with the contribution of each component, so
+    that a falling score is visible as a trend and every point is explained."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_scores")
+    computed_on = models.DateField(_("computed on"))
+    score = models.PositiveSmallIntegerField(_("score"))
+    components = models.JSONField(_("components"), default=list)
+
+    class Meta:
+        ordering = ["-computed_on"]
+        verbose_name = _("health score")
+        verbose_name_plural = _("health scores")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "computed_on"], name="health_one_a_day"),
+            models.CheckConstraint(condition=Q(score__lte=100), name="health_score_0_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.account}: {self.score} ({self.computed_on})"
+
+    @property
+    def band(self):
+        return health_band(self.score)
+
+
+AT_RISK_BELOW = 50
+
+
+def health_band(score):
+    if score is None:
+        return "unknown"
+    if score < AT_RISK_BELOW:
+        return "risk"
+    return "watch" if score < 70 else "good"

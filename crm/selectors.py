@@ -3,13 +3,23 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import CharField, DateTimeField, F, Q, Value
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from revops.listing import search_query
 from revops.models import User
 
-from .models import Account, Activity, Contact
+from .models import Account, Activity, Contact, HealthScore, Subscription
 
 TIMELINE_PAGE = 50
 
@@ -34,8 +44,19 @@ def _timeline_sources(account: Account, user: User):
         Q(account=account) | Q(contact__account=account)
     )
     leads = Lead.objects.visible_to(user).filter(account=account)
-    handoffs = Handoff.objects.visible_to(user).filter(lead__account=account)
+    handoffs = Handoff.objects.visible_to(user).filter(
+        Q(lead__account=account) | Q(opportunity__account=account)
+    )
     deals = Opportunity.objects.visible_to(user).filter(account=account)
+    subscriptions = Subscription.objects.visible_to(user).confirmed().filter(account=account)
+    # An end that a plan change made is shown as the change (the new subscription's start).
+    ended = subscriptions.filter(end_on__lte=timezone.localdate(), replaced_by__isnull=True)
+    drops = (
+        HealthScore.objects.filter(account=account)
+        .annotate(previous=_previous_score())
+        .filter(previous__gte=F("score") + HEALTH_DROP)
+        .annotate(at=_as_moment("computed_on"))
+    )
     # A deal's first ledger row is its creation, already the "deal" event.
     moves = StageChange.objects.filter(opportunity__in=deals, from_stage__isnull=False)
     return {
@@ -52,12 +73,26 @@ def _timeline_sources(account: Account, user: User):
         "handoff": (
             handoffs.annotate(at=F("created_at")),
             lambda ids: Handoff.objects.filter(pk__in=ids).select_related(
-                "lead", "from_user", "to_team", "to_user", "decided_by"
+                "lead", "opportunity", "from_user", "to_team", "to_user", "decided_by"
             ),
         ),
         "deal": (
             deals.annotate(at=_as_moment("created_on")),
             lambda ids: Opportunity.objects.filter(pk__in=ids).select_related("owner", "stage"),
+        ),
+        "subscription": (
+            subscriptions.annotate(at=_as_moment("start_on")),
+            lambda ids: Subscription.objects.filter(pk__in=ids).select_related(
+                "replaces", "churn_reason"
+            ),
+        ),
+        "subscription_end": (
+            ended.annotate(at=_as_moment("end_on")),
+            lambda ids: Subscription.objects.filter(pk__in=ids).select_related("churn_reason"),
+        ),
+        "health_drop": (
+            drops,
+            lambda ids: HealthScore.objects.filter(pk__in=ids).annotate(previous=_previous_score()),
         ),
         "stage_change": (
             moves.annotate(at=_as_moment("entered_on")),
@@ -68,7 +103,28 @@ def _timeline_sources(account: Account, user: User):
     }
 
 
-TIMELINE_KINDS = ("activity", "lead", "handoff", "deal", "stage_change")
+def _previous_score():
+    """The score of the account's computation before this one."""
+    return Subquery(
+        HealthScore.objects.filter(
+            account_id=OuterRef("account_id"), computed_on__lt=OuterRef("computed_on")
+        )
+        .order_by("-computed_on")
+        .values("score")[:1]
+    )
+
+
+TIMELINE_KINDS = (
+    "activity",
+    "lead",
+    "handoff",
+    "deal",
+    "stage_change",
+    "subscription",
+    "subscription_end",
+    "health_drop",
+)
+HEALTH_DROP = 10  # points lost from one computation to the next that make a timeline event
 
 
 def account_timeline(
@@ -125,3 +181,43 @@ def global_search(user: User, text: str, limit: int = 8) -> dict:
             .order_by("-created_on")[:limit]
         ),
     }
+
+
+def cs_accounts(user: User, limit: int = 200) -> list:
+    """The accounts a CS manager owns, with MRR (base currency), next renewal date, health
+    and last touch: one query."""
+    from django.db.models import Sum
+    from django.db.models.functions import Coalesce
+
+    from revops.models import Organisation
+    from revops.money import converted
+
+    today = timezone.localdate()
+    base = Organisation.get().base_currency
+    active = Subscription.objects.filter(account=OuterRef("pk")).active_on(today)
+    mrr = (
+        active.order_by()
+        .values("account")
+        .annotate(total=Sum(converted("mrr", "currency", OuterRef("start_on"), base)))
+        .values("total")
+    )
+    renewal = active.filter(end_on__isnull=False).order_by("end_on").values("end_on")
+    touch = (
+        Activity.objects.filter(Q(account=OuterRef("pk")) | Q(contact__account=OuterRef("pk")))
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )
+    qs = Account.objects.visible_to(user)
+    if user.role != User.Role.ADMIN:
+        qs = qs.filter(owner=user)
+    return list(
+        qs.annotate(
+            mrr=Coalesce(
+                Subquery(mrr[:1]),
+                Value(0),
+                output_field=DecimalField(max_digits=30, decimal_places=2),
+            ),
+            renewal_on=Subquery(renewal[:1]),
+            last_touch=Subquery(touch),
+        ).order_by(F("health_score").asc(nulls_last=True), "name")[:limit]
+    )

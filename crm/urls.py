@@ -19,4 +19,12 @@ urlpatterns = [
     path("activities/<int:pk>/edit/", views.activity_edit, name="activity-edit"),
     path("activities/<int:pk>/delete/", views.activity_delete, name="activity-delete"),
     path("search/", views.search, name="search"),
+    path(
+        "accounts/<int:account_pk>/subscriptions/new/",
+        views.subscription_create,
+        name="subscription-create",
+    ),
+    path("subscriptions/<int:pk>/change/", views.subscription_change, name="subscription-change"),
+    path("subscriptions/<int:pk>/cancel/", views.subscription_cancel, name="subscription-cancel"),
+    path("cs/", views.cs_workspace, name="cs-workspace"),
 ]

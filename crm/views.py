@@ -1,23 +1,32 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from revops.audit import history_for
 from revops.listing import Listing
+from revops.models import Organisation, User
 from revops.rules import can_create
 from revops.views_utils import form_page, partial, saved
 
 from . import selectors, services
 from .filters import AccountFilter, ActivityFilter, ContactFilter
-from .forms import AccountForm, ActivityForm, ContactForm
-from .models import Account, Activity, Contact
+from .forms import (
+    AccountForm,
+    ActivityForm,
+    CancelForm,
+    ContactForm,
+    PlanChangeForm,
+    SubscriptionForm,
+)
+from .models import Account, Activity, ChurnReason, Contact, HealthScore, Subscription
 
 ACCOUNT_LISTING = Listing(
     AccountFilter,
@@ -109,7 +118,21 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         name = "timeline-page" if page > 1 else "timeline"
         return render(request, f"crm/account_detail.html#{name}", context)
+    subscriptions = list(
+        Subscription.objects.visible_to(request.user)
+        .filter(account=account)
+        .select_related("churn_reason")
+        .order_by("-start_on")[:30]
+    )
+    health_rows = list(HealthScore.objects.filter(account=account).order_by("-computed_on")[:10])
     context.update(
+        subscriptions=subscriptions,
+        mrr=services.account_mrr(account),
+        base_currency=Organisation.get().base_currency,
+        can_edit_subscriptions=_can_edit_subscriptions(request.user, account),
+        churn_reasons=ChurnReason.objects.all(),
+        health=health_rows[0] if health_rows else None,
+        health_trend=list(reversed(health_rows)),
         can_edit=Account.objects.editable_by(request.user).filter(pk=pk).exists(),
         contacts=account.contacts.filter(is_deleted=False).select_related("persona")[:50],
         history=history_for(account, limit=20),
@@ -288,3 +311,132 @@ def search(request: HttpRequest) -> HttpResponse:
     results = selectors.global_search(request.user, text)
     context = {"q": text, **results, "empty": not any(results.values())}
     return render(request, partial(request, "crm/search.html", "results"), context)
+
+
+# --- Subscriptions -----------------------------------------------------------------------
+
+
+def _can_edit_subscriptions(user, account) -> bool:
+    """CS on the accounts they own, admins on all (roles.md)."""
+    return user.role == User.Role.ADMIN or (
+        user.role == User.Role.CS and account.owner_id == user.pk
+    )
+
+
+def _subscription_account(request, account_pk):
+    account = get_object_or_404(Account.objects.visible_to(request.user), pk=account_pk)
+    if not _can_edit_subscriptions(request.user, account):
+        raise PermissionDenied(_("Subscriptions are edited by the account's CS manager."))
+    return account
+
+
+def _editable_subscription(request, pk):
+    subscription = get_object_or_404(Subscription.objects.visible_to(request.user), pk=pk)
+    if not Subscription.objects.editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied(_("Subscriptions are edited by the account's CS manager."))
+    return subscription
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = _subscription_account(request, account_pk)
+    form = SubscriptionForm(
+        request.POST or None, initial={"currency": Organisation.get().base_currency}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.subscription_create(account=account, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("Subscription added."))
+            return redirect(account)
+    return render(request, "crm/subscription_form.html", {"form": form, "account": account})
+
+
+@login_required
+@require_POST
+def subscription_change(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _editable_subscription(request, pk)
+    form = PlanChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.subscription_change_plan(
+                subscription=subscription,
+                by=request.user,
+                on=form.cleaned_data["on"],
+                mrr=form.cleaned_data["mrr"],
+                product=form.cleaned_data.get("product") or None,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Plan changed."))
+    else:
+        messages.error(request, _("Enter the new monthly amount and the day it starts."))
+    return redirect(subscription.get_absolute_url())
+
+
+@login_required
+@require_POST
+def subscription_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _editable_subscription(request, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.subscription_cancel(
+                subscription=subscription,
+                by=request.user,
+                on=form.cleaned_data["on"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Subscription cancelled."))
+    else:
+        messages.error(request, _("Give the last day and the reason."))
+    return redirect(subscription.get_absolute_url())
+
+
+def _apply_errors(form, error: ValidationError):
+    for field, field_errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+# --- The customer success workspace ------------------------------------------------------
+
+
+@login_required
+def cs_workspace(request: HttpRequest) -> HttpResponse:
+    """A CS manager's day: their accounts with MRR, renewal date, health and last touch;
+    the handoffs waiting for their team; the accounts at risk."""
+    from pipeline.models import Handoff
+
+    user = request.user
+    accounts = selectors.cs_accounts(user)
+    handoffs = (
+        list(
+            Handoff.objects.decidable_by(user)
+            .select_related("opportunity__account", "from_user", "to_team")
+            .order_by("sla_due_at")[:50]
+        )
+        if user.role in (User.Role.CS, User.Role.ADMIN)
+        else []
+    )
+    now = timezone.now()
+    for handoff in handoffs:
+        handoff.sla = handoff.sla_state(now)
+    at_risk = [a for a in accounts if a.health_score is not None and a.health_score < 50]
+    return render(
+        request,
+        "crm/cs_workspace.html",
+        {
+            "accounts": accounts,
+            "handoffs": handoffs,
+            "at_risk": at_risk,
+            "base_currency": Organisation.get().base_currency,
+        },
+    )

@@ -99,15 +99,25 @@ class LeadSerializer(OwnedSerializer):
         }
 
 
+class ChecklistItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    done = serializers.BooleanField()
+
+
 class HandoffSerializer(serializers.ModelSerializer):
     sla = serializers.SerializerMethodField()
+    checklist = ChecklistItemSerializer(many=True, read_only=True)
 
     class Meta:
         model = Handoff
         fields = [
             "id",
+            "external_id",
             "kind",
             "lead",
+            "opportunity",
+            "checklist",
             "from_user",
             "to_team",
             "to_user",
@@ -138,6 +148,15 @@ class AcceptInput(serializers.Serializer):
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
+    # For a won deal: corrections to its draft subscription, confirmed on acceptance.
+    mrr = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0, required=False)
+    start_on = serializers.DateField(required=False)
+    product = serializers.CharField(max_length=200, required=False)
+
+
+class ChecklistInput(serializers.Serializer):
+    item = serializers.IntegerField()
+    done = serializers.BooleanField(default=True)
 
 
 class RejectInput(serializers.Serializer):
@@ -159,11 +178,13 @@ class HandoffDecisions:
     def _accept(self, request, handoff):
         data = AcceptInput(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
         handoff = _run(
             services.handoff_accept,
             handoff=handoff,
             by=request.user,
-            assignee=data.validated_data.get("assignee"),
+            assignee=values.get("assignee"),
+            subscription={k: values.get(k) for k in ("mrr", "start_on", "product")},
         )
         return Response(HandoffSerializer(handoff).data)
 
@@ -189,7 +210,7 @@ class HandoffViewSet(
     pagination_class = RecordCursorPagination
 
     def get_queryset(self):
-        return Handoff.objects.visible_to(self.request.user)
+        return Handoff.objects.visible_to(self.request.user).prefetch_related("checklist")
 
     @extend_schema(request=AcceptInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
@@ -200,6 +221,24 @@ class HandoffViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._reject(request, get_object_or_404(self.get_queryset(), pk=pk))
+
+    @extend_schema(request=ChecklistInput, responses=HandoffSerializer)
+    @action(detail=True, methods=["post"])
+    def checklist(self, request, pk=None):
+        """Tick (`done: true`) or untick a step of the handoff's checklist."""
+        handoff = get_object_or_404(self.get_queryset(), pk=pk)
+        data = ChecklistInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = handoff.checklist.filter(pk=data.validated_data["item"]).first()
+        if item is None:
+            raise exceptions.ValidationError({"item": ["No such step in this handoff."]})
+        _run(
+            services.checklist_item_set,
+            item=item,
+            by=request.user,
+            done=data.validated_data["done"],
+        )
+        return Response(HandoffSerializer(handoff).data)
 
 
 # --- Opportunities, stages, pipelines, stage history -------------------------------------

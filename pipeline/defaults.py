@@ -25,3 +25,16 @@ def ensure_default_pipeline(Pipeline, Stage):
             },
         )
     return pipeline
+
+
+CHECKLIST = [
+    "Kickoff call booked",
+    "Success criteria agreed",
+    "Billing contact and invoice details received",
+]
+
+
+def ensure_default_checklist(ChecklistTemplateItem):
+    if not ChecklistTemplateItem.objects.exists():
+        for position, label in enumerate(CHECKLIST, start=1):
+            ChecklistTemplateItem.objects.create(label=label, position=position)

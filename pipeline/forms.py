@@ -85,11 +85,26 @@ class AcceptForm(forms.Form):
     assignee = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, label=_("Assign to")
     )
+    # A won deal's draft subscription, confirmed (and possibly corrected) on acceptance.
+    product = forms.CharField(max_length=200, required=False, label=_("Product"))
+    mrr = forms.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        label=_("Monthly recurring revenue"),
+    )
+    start_on = forms.DateField(
+        required=False, label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
 
-    def __init__(self, *args, receivers=None, **kwargs):
+    def __init__(self, *args, receivers=None, with_subscription=False, **kwargs):
         super().__init__(*args, **kwargs)
         if receivers is not None:
             self.fields["assignee"].queryset = receivers
+        if not with_subscription:
+            for name in ("product", "mrr", "start_on"):
+                self.fields[name].widget = forms.HiddenInput()
 
 
 class RejectForm(forms.Form):

@@ -218,10 +218,13 @@ class Lead(models.Model):
 
 class HandoffQuerySet(models.QuerySet):
     def visible_to(self, user: User):
-        """A handoff is seen by whoever may see its lead."""
+        """A handoff is seen by whoever may see its lead or its deal."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(lead__in=Lead.objects.visible_to(user))
+        return self.filter(
+            Q(lead__in=Lead.objects.visible_to(user))
+            | Q(opportunity__in=Opportunity.objects.visible_to(user))
+        )
 
     def decidable_by(self, user: User):
         """Pending handoffs the user may accept or reject: reps those addressed to them or
@@ -237,7 +240,15 @@ class HandoffQuerySet(models.QuerySet):
                 kind=Handoff.Kind.LEAD_TO_SALES,
             )
         if user.role == User.Role.MANAGER and user.team_id:
-            return pending.filter(Q(to_team_id=user.team_id) | Q(to_user__team_id=user.team_id))
+            return pending.filter(
+                Q(to_team_id=user.team_id) | Q(to_user__team_id=user.team_id),
+                kind=Handoff.Kind.LEAD_TO_SALES,
+            )
+        if user.role == User.Role.CS:
+            return pending.filter(
+                Q(to_user=user) | Q(to_team_id=user.team_id, to_user__isnull=True),
+                kind=Handoff.Kind.DEAL_TO_CS,
+            )
         return pending.none()
 
 
@@ -254,6 +265,7 @@ class Handoff(models.Model):
 
     class Kind(models.TextChoices):
         LEAD_TO_SALES = "lead_to_sales", _("Lead to sales")
+        DEAL_TO_CS = "deal_to_cs", _("Won deal to customer success")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -270,7 +282,20 @@ class Handoff(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     lead = models.ForeignKey(
-        Lead, verbose_name=_("lead"), on_delete=models.CASCADE, related_name="handoffs"
+        Lead,
+        verbose_name=_("lead"),
+        on_delete=models.CASCADE,
+        related_name="handoffs",
+        null=True,
+        blank=True,
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("deal"),
+        on_delete=models.CASCADE,
+        related_name="handoffs",
+        null=True,
+        blank=True,
     )
     from_user = models.ForeignKey(
         User,
@@ -332,13 +357,29 @@ class Handoff(models.Model):
                 condition=Q(status="pending"),
                 name="handoff_one_pending_per_lead",
             ),
+            models.UniqueConstraint(
+                fields=["opportunity"],
+                condition=Q(kind="deal_to_cs"),
+                name="handoff_one_per_won_deal",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="lead_to_sales", lead__isnull=False, opportunity__isnull=True)
+                | Q(kind="deal_to_cs", opportunity__isnull=False, lead__isnull=True),
+                name="handoff_subject_matches_kind",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.lead}"
+        return f"{self.get_kind_display()}: {self.subject}"
 
     def get_absolute_url(self):
-        return reverse("pipeline:lead-detail", args=[self.lead_id])
+        if self.kind == self.Kind.LEAD_TO_SALES:
+            return reverse("pipeline:lead-detail", args=[self.lead_id])
+        return reverse("pipeline:handoff-detail", args=[self.pk])
+
+    @property
+    def subject(self):
+        return self.lead if self.kind == self.Kind.LEAD_TO_SALES else self.opportunity
 
     def sla_state(self, now=None):
         """On time, due soon (the last quarter of the window) or breached; decided
@@ -641,3 +682,40 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.opportunity} → {self.to_stage} ({self.entered_on})"
+
+
+class ChecklistTemplateItem(models.Model):
+    """A step every sales → CS handoff lists (the admin edits the list)."""
+
+    label = models.CharField(_("label"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("handoff checklist step")
+        verbose_name_plural = _("handoff checklist")
+
+    def __str__(self):
+        return self.label
+
+
+class HandoffChecklistItem(models.Model):
+    """One step of one handoff's checklist, ticked off by the receiving team."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="checklist")
+    label = models.CharField(_("label"), max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    done = models.BooleanField(_("done"), default=False)
+    done_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+
+    def __str__(self):
+        return self.label

@@ -1,5 +1,6 @@
 """Writes about leads and handoffs that span several records, shared by pages and API."""
 
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,8 @@ from django.utils.translation import gettext as _
 from revops.models import Organisation, Team, User
 
 from .models import Handoff, Lead
+
+log = logging.getLogger(__name__)
 
 
 def add_business_days(start: datetime, days: int, organisation: Organisation) -> datetime:
@@ -30,10 +33,10 @@ def add_business_days(start: datetime, days: int, organisation: Organisation) ->
 
 
 def handoff_receivers(team: Team):
-    """Who a handoff to `team` may name: its active reps and managers."""
-    return User.objects.filter(
-        team=team, is_active=True, role__in=[User.Role.REP, User.Role.MANAGER]
-    )
+    """Who a handoff to `team` may name: a sales team's reps and managers, a customer
+    success team's CS managers."""
+    roles = [User.Role.CS] if team.kind == Team.Kind.CS else [User.Role.REP, User.Role.MANAGER]
+    return User.objects.filter(team=team, is_active=True, role__in=roles)
 
 
 @transaction.atomic
@@ -87,11 +90,14 @@ def _decidable(handoff: Handoff, by: User) -> Handoff:
 
 
 @transaction.atomic
-def handoff_accept(*, handoff: Handoff, by: User, assignee: User | None = None) -> Handoff:
-    """Sales accepts: the lead becomes SQL, owned by the accepting rep (or the rep that a
-    manager names)."""
+def handoff_accept(
+    *, handoff: Handoff, by: User, assignee: User | None = None, subscription: dict | None = None
+) -> Handoff:
+    """The receiving team accepts. A lead becomes SQL, owned by the accepting rep (or the
+    rep a manager names). A won deal's account passes to the CS manager, whose draft
+    subscription (possibly edited: `subscription` = {mrr, start_on, product}) is confirmed."""
     handoff = _decidable(handoff, by)
-    if by.role == User.Role.REP:
+    if by.role in (User.Role.REP, User.Role.CS):
         assignee = by
     elif assignee is None:
         assignee = handoff.to_user if handoff.to_user else by
@@ -108,6 +114,9 @@ def handoff_accept(*, handoff: Handoff, by: User, assignee: User | None = None) 
     handoff.decided_by = by
     handoff.to_user = assignee
     handoff.save(update_fields=["status", "decided_at", "decided_by", "to_user"])
+    if handoff.kind == Handoff.Kind.DEAL_TO_CS:
+        _deal_handoff_accepted(handoff, assignee, subscription or {})
+        return handoff
     lead = Lead.objects.select_for_update().get(pk=handoff.lead_id)
     lead.status = Lead.Status.SQL
     lead.owner = assignee
@@ -128,8 +137,86 @@ def handoff_reject(*, handoff: Handoff, by: User, reason: str) -> Handoff:
     handoff.decided_by = by
     handoff.reason = reason
     handoff.save(update_fields=["status", "decided_at", "decided_by", "reason"])
-    Lead.objects.filter(pk=handoff.lead_id).update(status=Lead.Status.WORKING)
+    if handoff.kind == Handoff.Kind.LEAD_TO_SALES:
+        Lead.objects.filter(pk=handoff.lead_id).update(status=Lead.Status.WORKING)
     return handoff
+
+
+# --- Sales → customer success ------------------------------------------------------------
+
+
+def deal_won_handoff(opportunity, by: User | None):
+    """A deal just won: hand the customer to customer success (a handoff with its
+    checklist and SLA, and the deal's recurring part as a draft subscription), inside the
+    transaction that won it. Idempotent: a deal is handed over once."""
+    from crm.services import draft_subscription_from_deal, health_refresh_soon
+
+    from .models import ChecklistTemplateItem, HandoffChecklistItem
+
+    existing = Handoff.objects.filter(opportunity=opportunity, kind=Handoff.Kind.DEAL_TO_CS)
+    if existing.exists():
+        return existing.first()
+    team = Team.objects.filter(kind=Team.Kind.CS).order_by("pk").first()
+    if team is None:
+        log.warning("deal %s won but there is no customer success team", opportunity.pk)
+        return None
+    now = timezone.now()
+    organisation = Organisation.get()
+    handoff = Handoff.objects.create(
+        kind=Handoff.Kind.DEAL_TO_CS,
+        opportunity=opportunity,
+        from_user=by or opportunity.owner,
+        to_team=team,
+        created_at=now,
+        sla_due_at=add_business_days(now, organisation.handoff_sla_business_days, organisation),
+    )
+    HandoffChecklistItem.objects.bulk_create(
+        HandoffChecklistItem(handoff=handoff, label=item.label, position=item.position)
+        for item in ChecklistTemplateItem.objects.filter(active=True)
+    )
+    draft_subscription_from_deal(opportunity)
+    health_refresh_soon(opportunity.account_id)
+    return handoff
+
+
+def _deal_handoff_accepted(handoff, cs_manager: User, edits: dict):
+    from crm.models import Account, Subscription
+    from crm.services import health_refresh_soon
+
+    drafts = Subscription.objects.select_for_update().filter(
+        source_opportunity_id=handoff.opportunity_id, status=Subscription.Status.DRAFT
+    )
+    for draft in drafts:
+        for field in ("mrr", "start_on", "product"):
+            if edits.get(field) not in (None, ""):
+                setattr(draft, field, edits[field])
+        if draft.end_on is not None and draft.end_on <= draft.start_on:
+            raise ValidationError({"start_on": _("The subscription must start before it ends.")})
+        if draft.mrr < 0:
+            raise ValidationError({"mrr": _("Enter a monthly amount of at least 0.")})
+        draft.status = Subscription.Status.CONFIRMED
+        draft.save()
+    account_id = handoff.opportunity.account_id
+    Account.objects.filter(pk=account_id).update(owner=cs_manager)
+    health_refresh_soon(account_id)
+
+
+@transaction.atomic
+def checklist_item_set(*, item, by: User, done: bool):
+    """Tick (or untick) a step of a handoff the user may decide or has accepted."""
+    handoff = item.handoff
+    allowed = (
+        by.role == User.Role.ADMIN
+        or handoff.to_user_id == by.pk
+        or (handoff.to_team_id == by.team_id and by.role in (User.Role.CS, User.Role.MANAGER))
+    )
+    if not allowed:
+        raise PermissionDenied(_("This handoff is not addressed to you or your team."))
+    item.done = done
+    item.done_by = by if done else None
+    item.done_at = timezone.now() if done else None
+    item.save(update_fields=["done", "done_by", "done_at"])
+    return item
 
 
 # --- Opportunities -----------------------------------------------------------------------
@@ -202,6 +289,7 @@ def _enter_stage(opportunity, stage, by, *, closed_on=None, lost_reason=""):
     from .models import StageChange
 
     previous = opportunity.stage_id
+    was_won = opportunity.status == "won"
     entered_on = _apply_stage(opportunity, stage, closed_on=closed_on, lost_reason=lost_reason)
     if previous != stage.pk:
         opportunity.stage_entered_on = entered_on
@@ -212,6 +300,8 @@ def _enter_stage(opportunity, stage, by, *, closed_on=None, lost_reason=""):
             entered_on=entered_on,
             changed_by=by,
         )
+    if stage.outcome == "won" and not was_won:
+        deal_won_handoff(opportunity, by)
 
 
 @transaction.atomic
@@ -233,6 +323,8 @@ def opportunity_create(*, opportunity, by: User):
         entered_on=opportunity.stage_entered_on,
         changed_by=by,
     )
+    if stage.outcome == "won":
+        deal_won_handoff(opportunity, by)
     return opportunity
 
 

@@ -19,6 +19,12 @@ urlpatterns = [
     path("deals/<int:pk>/", views.opportunity_detail, name="opportunity-detail"),
     path("deals/<int:pk>/edit/", views.opportunity_edit, name="opportunity-edit"),
     path("deals/<int:pk>/move/", views.opportunity_move, name="opportunity-move"),
+    path("handoffs/<int:pk>/", views.handoff_detail, name="handoff-detail"),
+    path(
+        "handoffs/<int:pk>/checklist/<int:item_pk>/",
+        views.checklist_item_toggle,
+        name="handoff-checklist-item",
+    ),
     path("handoffs/<int:pk>/accept/", views.handoff_accept, name="handoff-accept"),
     path("handoffs/<int:pk>/reject/", views.handoff_reject, name="handoff-reject"),
 ]

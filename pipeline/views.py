@@ -166,12 +166,20 @@ def handoff_accept(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.handoff_accept(
-                handoff=handoff, by=request.user, assignee=form.cleaned_data["assignee"]
+                handoff=handoff,
+                by=request.user,
+                assignee=form.cleaned_data["assignee"],
+                subscription={k: form.cleaned_data.get(k) for k in ("mrr", "start_on", "product")},
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Lead accepted: it is yours to work."))
+            messages.success(
+                request,
+                _("Lead accepted: it is yours to work.")
+                if handoff.kind == Handoff.Kind.LEAD_TO_SALES
+                else _("Customer accepted: the account is yours."),
+            )
     else:
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
     return redirect(request.POST.get("next") or handoff.get_absolute_url())
@@ -203,13 +211,15 @@ def handoff_queue(request: HttpRequest) -> HttpResponse:
     """The receiving team's queue with each handoff's SLA clock. Reps and managers see
     their team's; everyone else picks a team. `?sla=breached` lists the breached ones."""
     user = request.user
-    teams = Team.objects.filter(kind=Team.Kind.SALES)
-    if user.role in (User.Role.REP, User.Role.MANAGER) and user.team_id:
+    teams = Team.objects.filter(kind__in=[Team.Kind.SALES, Team.Kind.CS])
+    receiving = user.role in (User.Role.REP, User.Role.MANAGER, User.Role.CS) and user.team_id
+    if receiving:
         team = user.team
     else:
-        team = teams.filter(pk=request.GET.get("team") or 0).first()
+        team_id = request.GET.get("team", "")
+        team = teams.filter(pk=team_id).first() if team_id.isdigit() else None
     qs = Handoff.objects.visible_to(user).select_related(
-        "lead", "from_user", "to_team", "to_user", "decided_by"
+        "lead", "opportunity__account", "from_user", "to_team", "to_user", "decided_by"
     )
     if team is not None:
         qs = qs.filter(to_team=team)
@@ -231,7 +241,7 @@ def handoff_queue(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": Handoff.Status.choices,
         "sla": request.GET.get("sla", ""),
-        "can_pick_team": not (user.role in (User.Role.REP, User.Role.MANAGER) and user.team_id),
+        "can_pick_team": not receiving,
         "decidable": set(
             Handoff.objects.decidable_by(user)
             .filter(pk__in=[h.pk for h in rows])
@@ -593,3 +603,82 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "pipeline/lead_convert.html", {"form": form, "lead": lead, "matches": matches}
     )
+
+
+@login_required
+def handoff_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A won deal handed to customer success: the deal's whole history, the checklist, the
+    draft subscription to confirm or edit, accept or reject."""
+    handoff = get_object_or_404(
+        Handoff.objects.visible_to(request.user).select_related(
+            "opportunity__account",
+            "opportunity__owner",
+            "opportunity__stage",
+            "from_user",
+            "to_team",
+            "to_user",
+            "decided_by",
+        ),
+        pk=pk,
+    )
+    if handoff.kind == Handoff.Kind.LEAD_TO_SALES:
+        return redirect(handoff.get_absolute_url())
+    from crm.models import Subscription
+    from crm.selectors import account_timeline
+
+    user = request.user
+    opportunity = handoff.opportunity
+    can_decide = Handoff.objects.decidable_by(user).filter(pk=pk).exists()
+    drafts = list(Subscription.objects.filter(source_opportunity=opportunity))
+    draft = next((d for d in drafts if d.status == "draft"), None)
+    timeline, _more = account_timeline(opportunity.account, user)
+    return render(
+        request,
+        "pipeline/handoff_detail.html",
+        {
+            "handoff": handoff,
+            "opportunity": opportunity,
+            "sla": handoff.sla_state(),
+            "checklist": list(handoff.checklist.select_related("done_by")),
+            "can_decide": can_decide,
+            "can_tick": can_decide
+            or (handoff.to_user_id == user.pk)
+            or user.role == User.Role.ADMIN,
+            "subscriptions": drafts,
+            "accept_form": AcceptForm(
+                receivers=services.handoff_receivers(handoff.to_team),
+                initial={"mrr": draft.mrr, "start_on": draft.start_on, "product": draft.product}
+                if draft
+                else None,
+                with_subscription=draft is not None,
+            ),
+            "reject_form": RejectForm(),
+            "path": selectors.stage_path(opportunity),
+            "timeline": timeline[:20],
+            "activities": Activity.objects.visible_to(user)
+            .filter(opportunity=opportunity)
+            .select_related("owner")[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def checklist_item_toggle(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    from .models import HandoffChecklistItem
+
+    handoff = get_object_or_404(Handoff.objects.visible_to(request.user), pk=pk)
+    item = get_object_or_404(HandoffChecklistItem, pk=item_pk, handoff=handoff)
+    try:
+        services.checklist_item_set(
+            item=item, by=request.user, done=request.POST.get("done") == "1"
+        )
+    except PermissionDenied:
+        raise
+    if request.htmx:
+        return render(
+            request,
+            "pipeline/handoff_detail.html#checklist-item",
+            {"item": item, "handoff": handoff, "can_tick": True},
+        )
+    return redirect(handoff.get_absolute_url())

@@ -1,7 +1,13 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from crm.api import AccountViewSet, ActivityViewSet, ContactViewSet
+from crm.api import (
+    AccountViewSet,
+    ActivityViewSet,
+    ContactViewSet,
+    HealthViewSet,
+    SubscriptionViewSet,
+)
 from metrics.api import QuotaViewSet
 from pipeline.api import (
     HandoffViewSet,
@@ -25,6 +31,8 @@ router.register("pipelines", PipelineViewSet, basename="pipeline")
 router.register("stages", StageViewSet, basename="stage")
 router.register("stage-history", StageChangeViewSet, basename="stage-history")
 router.register("quotas", QuotaViewSet, basename="quota")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("health", HealthViewSet, basename="health")
 
 urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),

@@ -7,6 +7,14 @@ deployment (docker-compose.yml runs one `beat` service).
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    "crm-health-nightly": {
+        "task": "crm.tasks.health_refresh_all",
+        "schedule": crontab(minute=30, hour=2),
+    },
+    "crm-renewals-daily": {
+        "task": "crm.tasks.renewals_create_due",
+        "schedule": crontab(minute=0, hour="*/6"),
+    },
     "revops-purge-finished-jobs": {
         "task": "revops.tasks.job_purge_finished",
         "schedule": crontab(minute=17, hour=3),

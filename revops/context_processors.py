@@ -31,6 +31,15 @@ def navigation(request):
         },
         {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
     ]
+    if user.role in (User.Role.CS, User.Role.ADMIN):
+        items.insert(
+            1,
+            {
+                "name": "cs-workspace",
+                "label": _("Customer success"),
+                "url": reverse("crm:cs-workspace"),
+            },
+        )
     if user.role in (User.Role.REP, User.Role.MANAGER, User.Role.EXECUTIVE, User.Role.ADMIN):
         items.append(
             {"name": "quota-grid", "label": _("Quotas"), "url": reverse("metrics:quota-grid")}

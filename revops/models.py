@@ -145,6 +145,16 @@ def default_weekend():
     return [5, 6]
 
 
+def default_health_weights():
+    return {
+        "inactivity": 30,
+        "mrr_drop": 25,
+        "overdue_tasks": 15,
+        "open_handoff": 10,
+        "renewal_uncovered": 20,
+    }
+
+
 class Organisation(models.Model):
     """The organisation's settings: a single row (id 1), created on first use."""
 
@@ -163,6 +173,17 @@ class Organisation(models.Model):
         _("handoff SLA (business days)"),
         default=2,
         help_text=_("How long the receiving team has to accept or reject a handoff."),
+    )
+    renewal_lead_days = models.PositiveSmallIntegerField(
+        _("renewal lead time (days)"),
+        default=90,
+        help_text=_("How long before a subscription ends its renewal deal is created."),
+    )
+    health_weights = models.JSONField(
+        _("health score weights"),
+        default=default_health_weights,
+        blank=True,
+        help_text=_("Points each health component can take away from 100."),
     )
     weekend_days = ArrayField(
         models.PositiveSmallIntegerField(),

@@ -17,6 +17,7 @@ CREATORS = {
     "handoff": {Role.MARKETER, Role.ADMIN},
     "opportunity": {Role.REP, Role.MANAGER, Role.CS, Role.ADMIN},
     "quota": {Role.MANAGER, Role.ADMIN},
+    "subscription": {Role.CS, Role.ADMIN},
 }
 
 

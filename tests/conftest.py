@@ -14,20 +14,23 @@ def _install_data(request):
     in place for every database test: a transactional test's flush removes it."""
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
-    if "transactional_db" in names or "live_server" in names or (
-        marker and marker.kwargs.get("transaction")
+    if (
+        "transactional_db" in names
+        or "live_server" in names
+        or (marker and marker.kwargs.get("transaction"))
     ):
         request.getfixturevalue("transactional_db")
     elif marker or "db" in names:
         request.getfixturevalue("db")
     else:
         return
-    from pipeline.defaults import ensure_default_pipeline
-    from pipeline.models import Pipeline, Stage
+    from pipeline.defaults import ensure_default_checklist, ensure_default_pipeline
+    from pipeline.models import ChecklistTemplateItem, Pipeline, Stage
     from revops.models import Organisation
 
     Organisation.get()
     ensure_default_pipeline(Pipeline, Stage)
+    ensure_default_checklist(ChecklistTemplateItem)
 
 
 @pytest.fixture
