@@ -8,11 +8,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Account, Activity, Contact, Persona
+from crm.models import Account, Activity, ChurnReason, Contact, Persona, Subscription
+from crm.services import account_health_compute
 from metrics.models import Quota
 from metrics.periods import periods_of_year
 from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, Pipeline, StageChange
-from pipeline.services import add_business_days
+from pipeline.services import (
+    add_business_days,
+    handoff_accept,
+    handoff_reject,
+    opportunity_create,
+    opportunity_move,
+)
 from revops.models import FxRate, Organisation, Team, User
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on screen on purpose: these are demo logins
@@ -301,11 +308,132 @@ class Command(BaseCommand):
         Activity.objects.bulk_create(activities, batch_size=2000)
         deals, changes = self.seed_deals(rng, scale, accounts, contacts, reps, users, today)
         self.seed_quotas(reps, today)
+        subscriptions = self.seed_subscriptions(rng, accounts, users, today)
+        cs_handoffs = self.seed_cs_handoffs(rng, users, today)
         self.stderr.write(
             f"demo records: {len(accounts)} accounts, {len(contacts)} contacts, {len(leads)} "
             f"leads, {len(handoffs)} handoffs, {len(activities)} activities, {deals} deals, "
-            f"{changes} stage changes"
+            f"{changes} stage changes, {subscriptions} subscriptions, {cs_handoffs} won-deal "
+            f"handoffs"
         )
+
+    def seed_subscriptions(self, rng, accounts, users, today):
+        """Subscriptions with upgrades, downgrades, churn and reactivation, for a third of
+        the accounts (owned by CS), from confirmed history."""
+        from revops.dates import add_months
+
+        cs_users = [u for u in users if u.role == User.Role.CS]
+        reasons = [
+            ChurnReason.objects.get_or_create(name=name)[0]
+            for name in ("Budget cut", "Switched to a competitor", "Company closed")
+        ]
+        subs = []
+        for index, account in enumerate(accounts[: len(accounts) // 3]):
+            account.owner = rng.choice(cs_users)
+            start = today - timedelta(days=rng.randint(120, 800))
+            mrr = Decimal(rng.choice([150, 300, 500, 900, 2500, 6000]))
+            story = rng.choices(
+                ["steady", "upgrade", "downgrade", "churn", "reactivate"], weights=[4, 2, 1, 1, 1]
+            )[0]
+            ref = f"demo-sub-{index:05d}"
+            first = Subscription(
+                external_id=f"{ref}-a",
+                account=account,
+                product="Seats",
+                mrr=mrr,
+                currency="USD",
+                start_on=start,
+                end_on=add_months(start, 24) if rng.random() < 0.5 else None,
+            )
+            subs.append(first)
+            if story in ("upgrade", "downgrade"):
+                change = start + timedelta(days=rng.randint(40, 100))
+                first.end_on = change
+                factor = Decimal("1.5") if story == "upgrade" else Decimal("0.6")
+                subs.append(
+                    Subscription(
+                        external_id=f"{ref}-b",
+                        account=account,
+                        product="Seats",
+                        mrr=(mrr * factor).quantize(Decimal("0.01")),
+                        currency="USD",
+                        start_on=change,
+                        replaces=first,
+                    )
+                )
+            elif story in ("churn", "reactivate"):
+                first.end_on = start + timedelta(days=rng.randint(60, 110))
+                first.churn_reason = rng.choice(reasons)
+                first.churn_note = "Told us at the quarterly review"
+                if story == "reactivate":
+                    again = first.end_on + timedelta(days=rng.randint(20, 60))
+                    subs.append(
+                        Subscription(
+                            external_id=f"{ref}-c",
+                            account=account,
+                            product="Seats",
+                            mrr=mrr,
+                            currency="USD",
+                            start_on=min(again, today),
+                        )
+                    )
+        Account.objects.bulk_update(accounts[: len(accounts) // 3], ["owner"], batch_size=500)
+        # `replaces` points at rows of the same batch: save the first plans first.
+        firsts = [s for s in subs if s.replaces is None]
+        Subscription.objects.bulk_create(firsts, batch_size=1000)
+        for sub in subs:
+            if sub.replaces is not None:
+                sub.replaces_id = sub.replaces.pk
+        Subscription.objects.bulk_create(
+            [s for s in subs if s.replaces is not None], batch_size=1000
+        )
+        for account in accounts[: len(accounts) // 3]:
+            account_health_compute(account, today)
+        return len(subs)
+
+    def seed_cs_handoffs(self, rng, users, today):
+        """A few deals won lately go through the real service: handoffs waiting, accepted
+        and rejected, with their checklists and draft subscriptions."""
+        rep = next(u for u in users if u.email == f"rep@{DEMO_DOMAIN}")
+        cs = next(u for u in users if u.email == f"cs@{DEMO_DOMAIN}")
+        stages = {s.name: s for s in Pipeline.default().stages.all()}
+        made = 0
+        for index, state in enumerate(["pending", "pending", "pending", "accepted", "rejected"]):
+            account = Account.objects.create(
+                external_id=f"demo-acc-won{index}",
+                name=f"Won customer {index + 1}",
+                domain=f"won{index}.example",
+                owner=rep,
+                created_on=today - timedelta(days=60),
+            )
+            deal = opportunity_create(
+                opportunity=Opportunity(
+                    external_id=f"demo-opp-won{index}",
+                    account=account,
+                    owner=rep,
+                    name=f"Won customer {index + 1} · CRM",
+                    stage=stages["Negotiation"],
+                    amount=Decimal(rng.choice([6000, 12000, 24000])),
+                    currency="USD",
+                    contract_months=12,
+                    created_on=today - timedelta(days=50),
+                ),
+                by=rep,
+            )
+            deal = opportunity_move(
+                opportunity_id=deal.pk,
+                stage=stages["Closed won"],
+                by=rep,
+                expected_version=deal.version,
+                closed_on=today - timedelta(days=index),
+            )
+            handoff = Handoff.objects.get(opportunity=deal)
+            if state == "accepted":
+                handoff_accept(handoff=handoff, by=cs)
+            elif state == "rejected":
+                handoff_reject(handoff=handoff, by=cs, reason="The contract is not signed yet")
+            made += 1
+        return made
 
     def seed_deals(self, rng, scale, accounts, contacts, reps, users, today):
         """Deals in every stage with believable stage histories: skewed amounts, a few big
