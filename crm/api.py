@@ -1,10 +1,19 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from revops.api_base import OwnedSerializer, RecordCursorPagination, RecordViewSet
+from revops.api_base import (
+    OwnedSerializer,
+    RecordCursorPagination,
+    RecordViewSet,
+    StableIdentity,
+    django_errors,
+)
 
 from . import services
 from .filters import AccountFilter, ActivityFilter, ContactFilter
-from .forms import clean_domain
+from .forms import clean_domain, contact_email_taken
 from .models import Account, Activity, ChurnReason, Contact, HealthScore, Persona, Subscription
 
 
@@ -35,7 +44,7 @@ class AccountSerializer(OwnedSerializer):
             raise serializers.ValidationError(error.messages) from None
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(StableIdentity, serializers.ModelSerializer):
     persona = serializers.SlugRelatedField(
         slug_field="name", queryset=Persona.objects.all(), required=False, allow_null=True
     )
@@ -65,6 +74,15 @@ class ContactSerializer(serializers.ModelSerializer):
 
     def validate_email(self, value):
         return value.strip().lower()
+
+    def validate(self, data):
+        account = data.get("account", getattr(self.instance, "account", None))
+        email = data.get("email", getattr(self.instance, "email", ""))
+        if account and email and contact_email_taken(account, email, self.instance):
+            raise serializers.ValidationError(
+                {"email": ["Another contact of this account has this e-mail."]}
+            )
+        return data
 
 
 class ActivitySerializer(OwnedSerializer):
@@ -136,7 +154,12 @@ class AccountViewSet(RecordViewSet):
     select_related = ("owner",)
 
     def perform_destroy(self, instance):
-        services.account_delete(instance)
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        try:
+            services.account_delete(instance)
+        except DjangoValidationError as error:
+            raise django_errors(error) from None
 
 
 class ContactViewSet(RecordViewSet):
@@ -161,7 +184,7 @@ class ActivityViewSet(RecordViewSet):
     select_related = ("owner",)
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(StableIdentity, serializers.ModelSerializer):
     churn_reason = serializers.SlugRelatedField(
         slug_field="name", queryset=ChurnReason.objects.all(), required=False, allow_null=True
     )
@@ -216,11 +239,25 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return data
 
 
-class SubscriptionViewSet(RecordViewSet):
-    """Subscriptions: everyone who reads the account reads them; CS edit those of the
-    accounts they own, admins all. A plan change is a new subscription (POST with
-    `replaces` through the page, or end this one and create the next)."""
+class PlanChangeInput(serializers.Serializer):
+    mrr = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0)
+    on = serializers.DateField()
+    product = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+
+class CancelInput(serializers.Serializer):
+    on = serializers.DateField()
+    reason = serializers.SlugRelatedField(slug_field="name", queryset=ChurnReason.objects.all())
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SubscriptionViewSet(RecordViewSet):
+    """Subscriptions: everyone who reads the account reads them; CS add them to the
+    accounts they own, admins to all. History is never rewritten: a plan change ends one
+    subscription and starts the next (`change_plan`), a cancellation records its reason
+    (`cancel`); there is no update or delete."""
+
+    http_method_names = ["get", "post", "head", "options"]
     queryset = Subscription.objects.all()
     serializer_class = SubscriptionSerializer
     rule_kind = "subscription"
@@ -236,6 +273,54 @@ class SubscriptionViewSet(RecordViewSet):
             raise exceptions.PermissionDenied("Subscriptions are edited by CS and admins.")
         serializer.save(status=Subscription.Status.CONFIRMED)
         services.health_refresh_soon(serializer.instance.account_id)
+
+    def _editable(self, pk):
+        from rest_framework import exceptions
+
+        subscription = self.get_object()
+        if not Subscription.objects.editable_by(self.request.user).filter(pk=pk).exists():
+            raise exceptions.PermissionDenied("Subscriptions are edited by the account's CS.")
+        return subscription
+
+    def _run(self, fn, **kwargs):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        try:
+            return fn(by=self.request.user, **kwargs)
+        except DjangoValidationError as error:
+            raise django_errors(error) from None
+
+    @extend_schema(request=PlanChangeInput, responses={201: SubscriptionSerializer})
+    @action(detail=True, methods=["post"])
+    def change_plan(self, request, pk=None):
+        subscription = self._editable(pk)
+        data = PlanChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        new = self._run(
+            services.subscription_change_plan,
+            subscription=subscription,
+            on=values["on"],
+            mrr=values["mrr"],
+            product=values.get("product"),
+        )
+        return Response(SubscriptionSerializer(new, context={"request": request}).data, status=201)
+
+    @extend_schema(request=CancelInput, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        subscription = self._editable(pk)
+        data = CancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ended = self._run(
+            services.subscription_cancel,
+            subscription=subscription,
+            on=values["on"],
+            reason=values["reason"],
+            note=values["note"],
+        )
+        return Response(SubscriptionSerializer(ended, context={"request": request}).data)
 
 
 class HealthSerializer(serializers.ModelSerializer):

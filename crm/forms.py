@@ -46,6 +46,15 @@ class AccountForm(StrippedModelForm):
         return clean_domain(self.cleaned_data["domain"])
 
 
+def contact_email_taken(account, email, instance=None) -> bool:
+    """The pages and API keep a contact's e-mail unique within its account (imports may
+    bring duplicates, which are flagged instead)."""
+    others = Contact.objects.alive().filter(account=account, email__iexact=email)
+    if instance is not None and instance.pk:
+        others = others.exclude(pk=instance.pk)
+    return others.exists()
+
+
 class ContactForm(StrippedModelForm):
     class Meta:
         model = Contact
@@ -59,6 +68,13 @@ class ContactForm(StrippedModelForm):
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        account, email = data.get("account"), data.get("email")
+        if account and email and contact_email_taken(account, email, self.instance):
+            self.add_error("email", _("Another contact of this account has this e-mail."))
+        return data
 
 
 class ActivityForm(StrippedModelForm):

@@ -305,10 +305,11 @@ class ActivityQuerySet(models.QuerySet):
         # An activity on a deal is read by whoever reads the deal, even if it also names
         # the account that everyone reads.
         hidden_deal = Q(opportunity__isnull=False) & ~on_deal
-        return self.filter(
-            (Q(account__isnull=False) | Q(contact__isnull=False) | on_lead | on_deal) & ~hidden_deal
-            | Q(owner=user)
-        )
+        hidden_lead = Q(lead__isnull=False) & ~on_lead
+        # Activities of a deleted account go with it.
+        deleted = Q(account__is_deleted=True)
+        on_records = Q(account__isnull=False) | Q(contact__isnull=False) | on_lead | on_deal
+        return self.filter(((on_records & ~hidden_deal & ~hidden_lead) | Q(owner=user)) & ~deleted)
 
     def editable_by(self, user: User):
         qs = self.visible_to(user)

@@ -20,7 +20,16 @@ log = logging.getLogger(__name__)
 
 @transaction.atomic
 def account_delete(account: Account) -> None:
-    """Soft delete: the account and its history stay in the database, out of every list."""
+    """Soft delete: the account and its history stay in the database, out of every list.
+    A customer with open deals or running subscriptions is not deleted."""
+    from pipeline.models import Opportunity
+
+    if Opportunity.objects.filter(account=account, status="open").exists() or (
+        Subscription.objects.filter(account=account).active_on(timezone.localdate()).exists()
+    ):
+        raise ValidationError(
+            _("This account has open deals or running subscriptions: close them first.")
+        )
     Account.objects.filter(pk=account.pk).update(is_deleted=True, deleted_at=timezone.now())
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from revops.audit import history_for
 from revops.listing import Listing
 from revops.models import Organisation, User
+from revops.params import int_param
 from revops.rules import can_create
 from revops.views_utils import form_page, partial, saved
 
@@ -102,10 +103,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     kinds = [k for k in request.GET.getlist("kind") if k in selectors.TIMELINE_KINDS]
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = int_param(request.GET.get("page"), 1, minimum=1, maximum=10_000)
     events, has_more = selectors.account_timeline(account, request.user, kinds=kinds, page=page)
     context = {
         "account": account,
@@ -161,7 +159,11 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = _editable(Account.objects, request.user, pk)
     if request.method == "POST":
-        services.account_delete(account)
+        try:
+            services.account_delete(account)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(account)
         messages.success(request, _("Account “%(name)s” deleted.") % {"name": account.name})
         return redirect("crm:account-list")
     return render(request, "crm/confirm_delete.html", {"object": account, "kind": _("account")})

@@ -15,7 +15,9 @@ class QuotaSerializer(serializers.ModelSerializer):
 
     def validate_user(self, user):
         actor = self.context["request"].user
-        if actor.role == User.Role.MANAGER and user.team_id != actor.team_id:
+        if actor.role == User.Role.MANAGER and (
+            actor.team_id is None or user.team_id != actor.team_id
+        ):
             raise serializers.ValidationError("Set quotas for your own team only.")
         return user
 

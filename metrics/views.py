@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from pipeline.models import Opportunity
 from revops.models import Organisation, Team, User
 from revops.money import converted
+from revops.params import int_param
 from revops.text import digits_to_latin
 
 from . import services
@@ -26,11 +27,14 @@ def _sellers_for(user: User, team_id: str | None):
         is_active=True, role__in=[User.Role.REP, User.Role.MANAGER, User.Role.CS]
     )
     if user.role == User.Role.MANAGER:
+        if not user.team_id:
+            return sellers.none(), None
         return sellers.filter(team_id=user.team_id), user.team
     if user.role == User.Role.REP:
         return sellers.filter(pk=user.pk), user.team
     if user.role in (User.Role.EXECUTIVE, User.Role.ADMIN):
-        team = Team.objects.filter(pk=team_id).first() if team_id and team_id.isdigit() else None
+        team_id = int_param(team_id)
+        team = Team.objects.filter(pk=team_id).first() if team_id else None
         team = team or Team.objects.filter(kind=Team.Kind.SALES).first()
         return sellers.filter(team=team), team
     raise PermissionDenied
@@ -41,7 +45,12 @@ def _parse_amount(text: str):
     if not text:
         return None
     value = Decimal(text)
-    if value < 0 or value.as_tuple().exponent < -2 or abs(value) >= Decimal(10) ** 18:
+    if (
+        not value.is_finite()
+        or value < 0
+        or value.as_tuple().exponent < -2
+        or abs(value) >= Decimal(10) ** 18
+    ):
         raise InvalidOperation
     return value
 
@@ -66,6 +75,8 @@ def quota_grid(request: HttpRequest) -> HttpResponse:
     try:
         year_day = date.fromisoformat(request.GET.get("in", "")) if request.GET.get("in") else today
     except ValueError:
+        year_day = today
+    if not 1900 <= year_day.year <= 2999:
         year_day = today
     periods = periods_of_year(grain, year_day, calendar)
     can_edit = user.role in (User.Role.MANAGER, User.Role.ADMIN)

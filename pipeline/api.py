@@ -54,14 +54,13 @@ class LeadSerializer(OwnedSerializer):
         return fields
 
     def validate_status(self, status):
+        editable = (Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.DISQUALIFIED)
         current = self.instance.status if self.instance else None
-        if status != current and status not in (
-            Lead.Status.NEW,
-            Lead.Status.WORKING,
-            Lead.Status.DISQUALIFIED,
+        if status != current and (
+            status not in editable or (current is not None and current not in editable)
         ):
             raise serializers.ValidationError(
-                "Leads reach this status through a handoff or a conversion."
+                "Leads reach and leave this status through a handoff or a conversion."
             )
         return status
 
@@ -361,7 +360,9 @@ class MoveInput(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     expected_version = serializers.IntegerField(required=False)
     closed_on = serializers.DateField(required=False, allow_null=True)
-    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=300
+    )
 
 
 def _conflict_response(error):
@@ -480,6 +481,16 @@ class StageSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A probability is between 0 and 1.")
         return value
 
+    def validate(self, data):
+        stage = self.instance
+        if stage is not None and stage.opportunities.exists():
+            for name in ("pipeline", "outcome"):
+                if name in data and data[name] != getattr(stage, name):
+                    raise serializers.ValidationError(
+                        {name: ["Deals are in this stage: its pipeline and outcome stay."]}
+                    )
+        return data
+
 
 class PipelineSerializer(serializers.ModelSerializer):
     stages = StageSerializer(many=True, read_only=True)
@@ -490,12 +501,21 @@ class PipelineSerializer(serializers.ModelSerializer):
 
 
 class AdminWrites:
-    """Everyone reads; administrators change (roles.md: pipelines are settings)."""
+    """Everyone reads; administrators change (roles.md: pipelines are settings). What deals
+    still use cannot be deleted (409)."""
 
     def check_permissions(self, request):
         super().check_permissions(request)
         if request.method not in ("GET", "HEAD", "OPTIONS") and request.user.role != "admin":
             raise exceptions.PermissionDenied("Only an administrator changes pipelines.")
+
+    def destroy(self, request, *args, **kwargs):
+        from django.db.models import ProtectedError
+
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError:
+            return Response({"detail": "Deals still use it: move them first."}, status=409)
 
 
 class PipelineViewSet(AdminWrites, viewsets.ModelViewSet):

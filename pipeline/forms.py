@@ -38,7 +38,12 @@ class LeadForm(forms.ModelForm):
         self.fields["owner"].queryset = assignable_owners(user, "lead")
         self.fields["account"].queryset = Account.objects.visible_to(user)
         current = self.instance.status if self.instance.pk else None
-        statuses = [s for s in Lead.Status if s in self.EDITABLE_STATUSES or s == current]
+        if current is None or current in self.EDITABLE_STATUSES:
+            statuses = self.EDITABLE_STATUSES
+        else:
+            # Handed off, accepted or converted: the workflow moves it, not this form.
+            statuses = [Lead.Status(current)]
+            self.fields["status"].disabled = True
         self.fields["status"].choices = [(s.value, s.label) for s in statuses]
         if not self.instance.pk:
             self.initial.setdefault("owner", user.pk)
@@ -254,6 +259,15 @@ class ConvertForm(forms.Form):
             (c.pk, f"{c.full_name} <{c.email}>") for c in matches["contacts"]
         ]
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} · {s.name}"
+
+    def clean_currency(self):
+        from .services import currency_check
+
+        try:
+            currency_check(self.cleaned_data["currency"])
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["currency"]) from None
+        return self.cleaned_data["currency"]
 
     def clean(self):
         data = super().clean()

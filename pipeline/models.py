@@ -482,11 +482,12 @@ class OpportunityQuerySet(models.QuerySet):
         all (roles.md)."""
         if not user.is_authenticated:
             return self.none()
+        alive = self.filter(account__is_deleted=False)
         if user.role in (User.Role.MARKETER, User.Role.CS, User.Role.EXECUTIVE, User.Role.ADMIN):
-            return self
+            return alive
         if user.role == User.Role.MANAGER and user.team_id:
-            return self.filter(owner__team_id=user.team_id)
-        return self.filter(owner=user)
+            return alive.filter(owner__team_id=user.team_id)
+        return alive.filter(owner=user)
 
     def editable_by(self, user: User):
         """Editing and moving stages: reps and CS their own, managers their team's, admins

@@ -46,7 +46,9 @@ def lead_handoff(
     """Marketing marks the lead MQL and hands it to a sales team, or one rep of it."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     errors = {}
-    if lead.status in (Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED, Lead.Status.SQL):
+    if lead.status in (Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED, Lead.Status.SQL) or (
+        lead.accepted_on or lead.converted_on
+    ):
         errors["lead"] = _("A lead that is %(status)s cannot be handed off.") % {
             "status": lead.get_status_display().lower()
         }
@@ -416,6 +418,17 @@ def lead_convert(*, lead: Lead, by: User, opportunity_data: dict, account=None, 
         )
     owner = lead.owner or by
     today = timezone.localdate()
+    currency_check(opportunity_data.get("currency", ""))
+    if (
+        contact is not None
+        and account is not None
+        and contact.account_id
+        not in (
+            None,
+            account.pk,
+        )
+    ):
+        raise ValidationError({"contact": _("This contact belongs to another account.")})
     if account is None:
         domain = ""
         if lead.email and "@" in lead.email:
@@ -444,6 +457,26 @@ def lead_convert(*, lead: Lead, by: User, opportunity_data: dict, account=None, 
     lead.account = account
     lead.save(update_fields=["status", "converted_on", "converted_opportunity", "account"])
     return opportunity
+
+
+def currency_check(code: str) -> None:
+    """A currency a deal can be in: a known ISO code with a rate to the base currency."""
+    from revops.currencies import is_currency
+    from revops.models import FxRate
+
+    base = Organisation.get().base_currency
+    if not is_currency(code):
+        raise ValidationError({"currency": _("Unknown currency code.")})
+    if code != base and not FxRate.objects.filter(currency=code).exists():
+        raise ValidationError(
+            {
+                "currency": _(
+                    "There is no exchange rate from %(c)s to %(base)s yet; an "
+                    "administrator adds one in the organisation settings."
+                )
+                % {"c": code, "base": base}
+            }
+        )
 
 
 FREE_MAIL = {

@@ -14,6 +14,7 @@ from crm.models import Activity
 from revops.audit import history_for
 from revops.listing import Listing
 from revops.models import Organisation, Team, User
+from revops.params import int_param, safe_next
 from revops.rules import can_create
 from revops.views_utils import form_page, partial, saved
 
@@ -182,7 +183,7 @@ def handoff_accept(request: HttpRequest, pk: int) -> HttpResponse:
             )
     else:
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-    return redirect(request.POST.get("next") or handoff.get_absolute_url())
+    return redirect(safe_next(request, request.POST.get("next", ""), handoff.get_absolute_url()))
 
 
 @login_required
@@ -216,8 +217,8 @@ def handoff_queue(request: HttpRequest) -> HttpResponse:
     if receiving:
         team = user.team
     else:
-        team_id = request.GET.get("team", "")
-        team = teams.filter(pk=team_id).first() if team_id.isdigit() else None
+        team_id = int_param(request.GET.get("team"))
+        team = teams.filter(pk=team_id).first() if team_id else None
     qs = Handoff.objects.visible_to(user).select_related(
         "lead", "opportunity__account", "from_user", "to_team", "to_user", "decided_by"
     )
@@ -390,11 +391,11 @@ def _amount_in_base(opportunity):
 def _board_filters(request):
     user = request.user
     filters = {}
-    owner = request.GET.get("owner")
-    team = request.GET.get("team")
-    if owner and owner.isdigit():
+    owner = int_param(request.GET.get("owner"))
+    team = int_param(request.GET.get("team"))
+    if owner:
         filters["owner"] = User.objects.filter(pk=owner).first()
-    if team and team.isdigit():
+    if team:
         filters["team"] = Team.objects.filter(pk=team).first()
     elif not owner and user.role == User.Role.REP:
         filters["owner"] = user
@@ -451,10 +452,7 @@ def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
     """The next cards of one column ("more")."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=stage_id)
     filters, _period = _board_filters(request)
-    try:
-        offset = max(0, int(request.GET.get("offset", 0)))
-    except ValueError:
-        offset = 0
+    offset = int_param(request.GET.get("offset"), 0)
     cards = selectors.column_cards(request.user, stage.pipeline, stage, offset, **filters)
     more = selectors.board_queryset(request.user, stage.pipeline, **filters).filter(
         stage=stage
@@ -482,7 +480,7 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = _opportunity_editable(request, pk)
     form = MoveForm(request.POST)
     form.fields["stage"].queryset = opportunity.pipeline.stages.all()
-    back = request.POST.get("next") or ""
+    back = safe_next(request, request.POST.get("next", ""), "")
     if form.is_valid():
         stage = form.cleaned_data["stage"]
         needs_close = stage.is_closed and not form.cleaned_data.get("closed_on")

@@ -17,19 +17,36 @@ class RecordCursorPagination(CursorPagination):
     ordering = "-id"
 
 
-class OwnedSerializer(serializers.ModelSerializer):
+class StableIdentity:
+    """A record's external id and creation date are set once: they are how other systems
+    and the dataset refer to it."""
+
+    def validate_external_id(self, value):
+        if self.instance is not None and value != self.instance.external_id:
+            raise serializers.ValidationError("An external id never changes.")
+        return value
+
+    def validate_created_on(self, value):
+        if self.instance is not None and value != self.instance.created_on:
+            raise serializers.ValidationError("The creation date never changes.")
+        return value
+
+
+class OwnedSerializer(StableIdentity, serializers.ModelSerializer):
     """A record with an owner: `owner` (id) may only name someone the user may assign
-    (roles.md); `owner_email` is shown read-only."""
+    (roles.md), and only an administrator leaves a record without one; `owner_email` is
+    shown read-only."""
 
     owner_email = serializers.EmailField(source="owner.email", read_only=True, default=None)
     rule_kind = ""  # key of revops.rules.CREATORS
 
     def validate_owner(self, owner):
         user = self.context["request"].user
-        if (
-            owner is not None
-            and not assignable_owners(user, self.rule_kind).filter(pk=owner.pk).exists()
-        ):
+        if owner is None:
+            if user.role != "admin":
+                raise serializers.ValidationError("Every record has an owner.")
+            return owner
+        if not assignable_owners(user, self.rule_kind).filter(pk=owner.pk).exists():
             raise serializers.ValidationError("You may not assign records to this user.")
         return owner
 

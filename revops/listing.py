@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchQuery
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from .params import int_param
 from .text import normalize
 
 PER_PAGE = 50
@@ -43,10 +44,7 @@ class Listing:
         if sort not in self.sorts:
             sort = self.default_sort
         qs = qs.order_by(*self.sorts[sort][1], "-pk")
-        try:
-            number = max(1, int(request.GET.get("page", 1)))
-        except ValueError:
-            number = 1
+        number = int_param(request.GET.get("page"), 1, minimum=1, maximum=10_000)
         start = (number - 1) * self.per_page
         rows = list(qs[start : start + self.per_page + 1])
         has_next = len(rows) > self.per_page

@@ -6,10 +6,11 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_SECURE", "false")
 # Each pytest-xdist worker gets its own broker keys, so a test's task is run by the Celery
-# worker that the same pytest process started, against the same test database.
-os.environ.setdefault(
-    "CELERY_KEY_PREFIX",
-    f"test-{os.getpid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:",
+# worker that the same pytest process started, against the same test database. Set, not
+# defaulted: xdist workers inherit the environment of the controller, which loaded these
+# settings first.
+os.environ["CELERY_KEY_PREFIX"] = (
+    f"test-{os.getpid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:"
 )
 
 from revops.settings import *  # noqa: F403

@@ -425,21 +425,34 @@ def test_subscriptions_are_read_by_all_and_edited_by_their_cs(client_for, cs, re
     sub = crm_services.subscription_create(
         account=account, by=cs, product="P", mrr=Decimal(1), currency="USD", start_on=TODAY()
     )
+    change = {"mrr": "5", "on": (TODAY() + timedelta(days=1)).isoformat()}
     for user in (rep, marketer):
         assert client_for(user).get(f"/api/v1/subscriptions/{sub.pk}/").status_code == 200
-        assert (
-            client_for(user)
-            .patch(
-                f"/api/v1/subscriptions/{sub.pk}/", {"mrr": "5"}, content_type="application/json"
-            )
-            .status_code
-            == 403
+        denied = client_for(user).post(
+            f"/api/v1/subscriptions/{sub.pk}/change_plan/",
+            change,
+            content_type="application/json",
         )
+        assert denied.status_code == 403
+    # History is never rewritten: no update, no delete, even for its CS manager.
+    client = client_for(cs)
     assert (
-        client_for(cs)
-        .patch(f"/api/v1/subscriptions/{sub.pk}/", {"mrr": "5"}, content_type="application/json")
-        .status_code
-        == 200
+        client.patch(
+            f"/api/v1/subscriptions/{sub.pk}/", {"mrr": "5"}, content_type="application/json"
+        ).status_code
+        == 405
     )
+    assert client.delete(f"/api/v1/subscriptions/{sub.pk}/").status_code == 405
+    made = client.post(
+        f"/api/v1/subscriptions/{sub.pk}/change_plan/", change, content_type="application/json"
+    )
+    assert made.status_code == 201 and made.json()["replaces"] == sub.pk
+    ChurnReason.objects.create(name="Budget cut")
+    ended = client.post(
+        f"/api/v1/subscriptions/{made.json()['id']}/cancel/",
+        {"on": (TODAY() + timedelta(days=5)).isoformat(), "reason": "Budget cut"},
+        content_type="application/json",
+    )
+    assert ended.status_code == 200 and ended.json()["churn_reason"] == "Budget cut"
     health = client_for(rep).get("/api/v1/health/", {"account": account.pk})
     assert health.status_code == 200
