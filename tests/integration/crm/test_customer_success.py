@@ -456,3 +456,28 @@ def test_subscriptions_are_read_by_all_and_edited_by_their_cs(client_for, cs, re
     assert ended.status_code == 200 and ended.json()["churn_reason"] == "Budget cut"
     health = client_for(rep).get("/api/v1/health/", {"account": account.pk})
     assert health.status_code == 200
+
+
+def test_only_the_receiving_team_ticks_the_checklist(client_for, rep, cs, stages):
+    deal = won_deal(rep, stages)
+    handoff = Handoff.objects.get(opportunity=deal)
+    item = handoff.checklist.first()
+    denied = client_for(rep).post(
+        f"/api/v1/handoffs/{handoff.pk}/checklist/",
+        {"item": item.pk, "done": True},
+        content_type="application/json",
+    )
+    assert denied.status_code == 403
+    unknown = client_for(cs).post(
+        f"/api/v1/handoffs/{handoff.pk}/checklist/",
+        {"item": 999999, "done": True},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 400
+    ok = client_for(cs).post(
+        f"/api/v1/handoffs/{handoff.pk}/checklist/",
+        {"item": item.pk, "done": True},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200
+    assert [step["done"] for step in ok.json()["checklist"]][0] is True
