@@ -237,7 +237,8 @@ class HandoffViewSet(
             by=request.user,
             done=data.validated_data["done"],
         )
-        return Response(HandoffSerializer(handoff).data)
+        # Fresh from the database: the prefetched checklist predates the tick.
+        return Response(HandoffSerializer(self.get_queryset().get(pk=handoff.pk)).data)
 
 
 # --- Opportunities, stages, pipelines, stage history -------------------------------------
