@@ -480,4 +480,4 @@ def test_only_the_receiving_team_ticks_the_checklist(client_for, rep, cs, stages
         content_type="application/json",
     )
     assert ok.status_code == 200
-    assert [step["done"] for step in ok.json()["checklist"]][0] is True
+    assert ok.json()["checklist"][0]["done"] is True
