@@ -14,6 +14,10 @@ class LeadForm(forms.ModelForm):
     # Reaching these statuses goes through the handoff (mql, sql) or conversion.
     EDITABLE_STATUSES = [Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.DISQUALIFIED]
 
+    # What the user saw when the form was loaded: an owner or status changed since (a
+    # handoff accepted, a reassignment) is not silently overwritten.
+    loaded_state = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Lead
         fields = [
@@ -47,14 +51,32 @@ class LeadForm(forms.ModelForm):
         self.fields["status"].choices = [(s.value, s.label) for s in statuses]
         if not self.instance.pk:
             self.initial.setdefault("owner", user.pk)
+        else:
+            self.initial["loaded_state"] = self._state(self.instance)
         capped_choices(self.fields["owner"], self.instance.owner if self.instance.pk else None)
         capped_choices(self.fields["account"], self.instance.account if self.instance.pk else None)
+
+    @staticmethod
+    def _state(lead):
+        return f"{lead.owner_id or ''}:{lead.status}"
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()
+        loaded = data.get("loaded_state")
+        if (
+            self.instance.pk
+            and loaded
+            and loaded != self._state(Lead.objects.only("owner", "status").get(pk=self.instance.pk))
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Someone changed this lead's owner or status while you were editing it. "
+                    "Reload the page to see the change, then edit again."
+                )
+            )
         if not any(data.get(n) for n in ("first_name", "last_name", "email", "company")):
             raise forms.ValidationError(_("Give the lead a name, an e-mail or a company."))
         if data.get("status") == Lead.Status.DISQUALIFIED and not data.get("disqualified_reason"):

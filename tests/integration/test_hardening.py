@@ -261,3 +261,25 @@ def test_redirects_stay_on_this_site(client_for, rep, stages):
     )
     assert response.status_code == 302
     assert response["Location"] == deal.get_absolute_url()
+
+
+def test_a_stale_lead_form_does_not_undo_an_acceptance(client_for, marketer, rep, sales_team):
+    lead = LeadFactory(owner=marketer)
+    original_name = lead.first_name
+    client = client_for(marketer)
+    form = client.get(reverse("pipeline:lead-edit", args=[lead.pk])).context["form"]
+    loaded = form.initial["loaded_state"]
+    handoff_accept(handoff=lead_handoff(lead=lead, by=marketer, to_team=sales_team), by=rep)
+    response = client.post(
+        reverse("pipeline:lead-edit", args=[lead.pk]),
+        {
+            "first_name": "Changed",
+            "source": "web",
+            "owner": marketer.pk,
+            "status": "working",
+            "loaded_state": loaded,
+        },
+    )
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    lead.refresh_from_db()
+    assert (lead.owner, lead.status, lead.first_name) == (rep, "sql", original_name)
