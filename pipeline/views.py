@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -443,6 +444,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "teams": Team.objects.filter(kind__in=[Team.Kind.SALES, Team.Kind.CS]),
         "base_currency": base_currency,
         "query": request.GET.urlencode(),
+        "stage_list": [column.stage for column in columns],
+        "board_url": f"{reverse('pipeline:board')}?{request.GET.urlencode()}",
     }
     return render(request, partial(request, "pipeline/board.html", "board"), context)
 
@@ -462,7 +465,8 @@ def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
         "pipeline/board_cards.html",
         {
             "cards": cards,
-            "stages": list(stage.pipeline.stages.all()),
+            "stage_list": list(stage.pipeline.stages.all()),
+            "board_url": f"{reverse('pipeline:board')}?{request.GET.urlencode()}",
             "stage": stage,
             "next_offset": offset + len(cards),
             "more": more,
