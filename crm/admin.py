@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Account, Activity, Contact, Persona
+from .models import Account, Activity, ChurnReason, Contact, HealthScore, Persona, Subscription
 
 
 @admin.register(Persona)
@@ -39,3 +39,34 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["subject", "external_id"]
     raw_id_fields = ["account", "contact", "lead", "owner"]
     readonly_fields = ["external_id"]
+
+
+@admin.register(ChurnReason)
+class ChurnReasonAdmin(admin.ModelAdmin):
+    """Why customers cancel: the list CS choose from (the admin extends it here)."""
+
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Read subscriptions here; CS change plans and cancel from the account page, so
+    that history is never rewritten."""
+
+    list_display = ["account", "product", "mrr", "currency", "start_on", "end_on", "status"]
+    list_filter = ["status", "currency"]
+    list_select_related = ["account"]
+    search_fields = ["account__name", "product", "external_id"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HealthScore)
+class HealthScoreAdmin(admin.ModelAdmin):
+    list_display = ["account", "computed_on", "score"]
+    list_select_related = ["account"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -183,6 +183,18 @@ class ActivityViewSet(RecordViewSet):
     rule_kind = "activity"
     select_related = ("owner",)
 
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        services.activity_changed(serializer.instance)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        services.activity_changed(serializer.instance)
+
+    def perform_destroy(self, instance):
+        services.activity_changed(instance)
+        super().perform_destroy(instance)
+
 
 class SubscriptionSerializer(StableIdentity, serializers.ModelSerializer):
     churn_reason = serializers.SlugRelatedField(

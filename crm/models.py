@@ -48,6 +48,18 @@ def _text(*fields):
     return Concat(*parts, output_field=models.TextField())
 
 
+def email_domain(field: str):
+    """SQL: the part of an e-mail address after the @ (so "acme.com" finds the people
+    of acme.com)."""
+    return models.Func(
+        field,
+        models.Value("@"),
+        models.Value(2),
+        function="split_part",
+        output_field=models.TextField(),
+    )
+
+
 def search_document(*fields):
     return SearchVector(Normalized(_text(*fields)), config="simple")
 
@@ -248,13 +260,7 @@ class Contact(models.Model):
             "first_name",
             "last_name",
             "email",
-            models.Func(
-                "email",
-                models.Value("@"),
-                models.Value(2),
-                function="split_part",
-                output_field=models.TextField(),
-            ),
+            email_domain("email"),
             "phone",
             "title",
         ),

@@ -240,6 +240,15 @@ def account_health_compute(account: Account, today=None) -> HealthScore:
     return health
 
 
+def activity_changed(activity: Activity) -> None:
+    """An activity is a health input (last touch, overdue tasks) of its account."""
+    account_id = activity.account_id or (
+        activity.contact.account_id if activity.contact_id else None
+    )
+    if account_id:
+        health_refresh_soon(account_id)
+
+
 def health_refresh_soon(account_id: int) -> None:
     """Recompute the account's health after this transaction commits, on a worker; the
     nightly pass catches up when the broker is down."""
@@ -309,5 +318,6 @@ def renewals_create(today=None) -> int:
             opportunity_create(opportunity=deal, by=None)
             subscription.renewal_opportunity = deal
             subscription.save(update_fields=["renewal_opportunity"])
+            health_refresh_soon(subscription.account_id)
             created += 1
     return created

@@ -276,6 +276,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
             activity = form.save(commit=False)
             activity.owner = request.user
             activity.save()
+            services.activity_changed(activity)
         return saved(request, activity, _("Activity logged."))
     return form_page(request, "crm/activity_form.html", {"form": form})
 
@@ -287,6 +288,7 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActivityForm(request.POST or None, instance=activity, user=request.user)
     if request.method == "POST" and form.is_valid() and not _validate_only(request):
         form.save()
+        services.activity_changed(activity)
         return saved(request, activity, _("Activity saved."))
     return form_page(request, "crm/activity_form.html", {"form": form, "activity": activity})
 
@@ -297,6 +299,7 @@ def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
     activity = _editable(Activity.objects, request.user, pk)
     if request.method == "POST":
         back_to = activity.get_absolute_url()
+        services.activity_changed(activity)
         activity.delete()
         messages.success(request, _("Activity deleted."))
         return redirect(back_to)

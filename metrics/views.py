@@ -65,7 +65,9 @@ def quota_grid(request: HttpRequest) -> HttpResponse:
     sellers, team = _sellers_for(user, request.GET.get("team"))
     sellers = list(sellers.order_by("full_name"))
     organisation = Organisation.get()
-    calendar = user.effective_calendar
+    # Quotas are set on the organisation's calendar periods (kpis.md), whatever the
+    # user's own display calendar.
+    calendar = organisation.calendar
     grain = (
         request.GET.get("grain")
         if request.GET.get("grain") in ("month", "quarter")

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Handoff, Lead, Opportunity, Pipeline, Stage, StageChange
+from .models import (
+    ChecklistTemplateItem,
+    Handoff,
+    Lead,
+    Opportunity,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 
 @admin.register(Lead)
@@ -63,3 +71,11 @@ class StageChangeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ChecklistTemplateItem)
+class ChecklistTemplateItemAdmin(admin.ModelAdmin):
+    """The steps every sales → customer success handoff lists."""
+
+    list_display = ["label", "position", "active"]
+    list_editable = ["position", "active"]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Account, Contact, search_document, today
+from crm.models import Account, Contact, email_domain, search_document, today
 from revops.models import Team, User
 
 
@@ -142,13 +142,7 @@ class Lead(models.Model):
             "first_name",
             "last_name",
             "email",
-            models.Func(
-                "email",
-                models.Value("@"),
-                models.Value(2),
-                function="split_part",
-                output_field=models.TextField(),
-            ),
+            email_domain("email"),
             "company",
         ),
         output_field=SearchVectorField(),

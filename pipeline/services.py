@@ -164,8 +164,14 @@ def deal_won_handoff(opportunity, by: User | None):
         return None
     now = timezone.now()
     organisation = Organisation.get()
+    # A customer CS already looks after (an expansion, a renewal) goes to that manager.
+    owner = opportunity.account.owner
+    named = owner if owner is not None and owner.role == User.Role.CS else None
+    if named is not None and named.team_id:
+        team = named.team
     handoff = Handoff.objects.create(
         kind=Handoff.Kind.DEAL_TO_CS,
+        to_user=named,
         opportunity=opportunity,
         from_user=by or opportunity.owner,
         to_team=team,

@@ -481,3 +481,48 @@ def test_only_the_receiving_team_ticks_the_checklist(client_for, rep, cs, stages
     )
     assert ok.status_code == 200
     assert ok.json()["checklist"][0]["done"] is True
+
+
+def test_a_health_input_changing_schedules_a_recompute(
+    client_for, cs, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crm import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.account_health_refresh, "delay", queued.append)
+    account = AccountFactory(owner=cs)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(cs).post(
+            reverse("crm:activity-create"),
+            {
+                "kind": "call",
+                "subject": "Check-in",
+                "occurred_on": TODAY().isoformat(),
+                "account": account.pk,
+            },
+        )
+    assert queued == [account.pk]
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_services.subscription_create(
+            account=account, by=cs, product="P", mrr=Decimal(1), currency="USD", start_on=TODAY()
+        )
+    assert queued == [account.pk]
+
+
+def test_a_customer_cs_already_looks_after_goes_back_to_that_manager(rep, cs, stages):
+    account = AccountFactory(owner=cs)
+    deal = Opportunity(
+        account=account,
+        name="More seats",
+        owner=rep,
+        kind="expansion",
+        stage=stages["Negotiation"],
+        amount=Decimal(100),
+        currency="USD",
+    )
+    services.opportunity_create(opportunity=deal, by=rep)
+    services.opportunity_move(
+        opportunity_id=deal.pk, stage=stages["Closed won"], by=rep, expected_version=1
+    )
+    assert Handoff.objects.get(opportunity=deal).to_user == cs
