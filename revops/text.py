@@ -36,9 +36,12 @@ def normalize(text: str | None) -> str:
     return " ".join(text.translate(_TABLE).lower().split())
 
 
+_DIGITS = str.maketrans({k: v for k, v in _MAP.items() if v.isdigit()})
+
+
 def digits_to_latin(text: str) -> str:
     """Persian and Arabic digits to 0–9, nothing else touched (for numbers and dates)."""
-    return text.translate(str.maketrans({k: v for k, v in _MAP.items() if v.isdigit()}))
+    return text.translate(_DIGITS)
 
 
 class Normalized(Func):
