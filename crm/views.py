@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from revops.audit import history_for
+from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, User
 from revops.params import int_param
@@ -80,6 +82,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
     qs = Account.objects.visible_to(request.user).with_duplicate_flag().select_related("owner")
     context = ACCOUNT_LISTING.page(request, qs)
     context["can_create"] = can_create(request.user, "account")
+    if can_export(request.user, "accounts"):
+        context["export_url"] = reverse("crm:account-export")
     return render(request, partial(request, "crm/account_list.html", "results"), context)
 
 
@@ -182,6 +186,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     )
     context = CONTACT_LISTING.page(request, qs)
     context["can_create"] = can_create(request.user, "contact")
+    if can_export(request.user, "contacts"):
+        context["export_url"] = reverse("crm:contact-export")
     return render(request, partial(request, "crm/contact_list.html", "results"), context)
 
 
@@ -259,6 +265,8 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     )
     context = ACTIVITY_LISTING.page(request, qs)
     context["can_create"] = can_create(request.user, "activity")
+    if can_export(request.user, "activities"):
+        context["export_url"] = reverse("crm:activity-export")
     return render(request, partial(request, "crm/activity_list.html", "results"), context)
 
 
@@ -444,4 +452,78 @@ def cs_workspace(request: HttpRequest) -> HttpResponse:
             "at_risk": at_risk,
             "base_currency": Organisation.get().base_currency,
         },
+    )
+
+
+# --- Spreadsheet exports -----------------------------------------------------------------
+
+
+def _email(user):
+    return user.email if user else ""
+
+
+@login_required
+def account_export(request: HttpRequest) -> HttpResponse:
+    qs = ACCOUNT_LISTING.filtered(
+        request, Account.objects.visible_to(request.user).select_related("owner")
+    )
+    return spreadsheet_response(
+        request,
+        what="accounts",
+        rows=qs.iterator(chunk_size=2000),
+        columns=[
+            ("external_id", lambda a: a.external_id),
+            ("name", lambda a: a.name),
+            ("domain", lambda a: a.domain),
+            ("industry", lambda a: a.industry),
+            ("country", lambda a: a.country),
+            ("owner_email", lambda a: _email(a.owner)),
+            ("created_on", lambda a: a.created_on),
+        ],
+    )
+
+
+@login_required
+def contact_export(request: HttpRequest) -> HttpResponse:
+    qs = CONTACT_LISTING.filtered(
+        request,
+        Contact.objects.visible_to(request.user).select_related("account", "persona"),
+    )
+    return spreadsheet_response(
+        request,
+        what="contacts",
+        rows=qs.iterator(chunk_size=2000),
+        columns=[
+            ("external_id", lambda c: c.external_id),
+            ("first_name", lambda c: c.first_name),
+            ("last_name", lambda c: c.last_name),
+            ("email", lambda c: c.email),
+            ("phone", lambda c: c.phone),
+            ("title", lambda c: c.title),
+            ("account", lambda c: c.account.name if c.account else ""),
+            ("persona", lambda c: c.persona.name if c.persona else ""),
+        ],
+    )
+
+
+@login_required
+def activity_export(request: HttpRequest) -> HttpResponse:
+    qs = ACTIVITY_LISTING.filtered(
+        request,
+        Activity.objects.visible_to(request.user).select_related("owner", "account"),
+    )
+    return spreadsheet_response(
+        request,
+        what="activities",
+        rows=qs.iterator(chunk_size=2000),
+        columns=[
+            ("external_id", lambda a: a.external_id),
+            ("kind", lambda a: a.kind),
+            ("subject", lambda a: a.subject),
+            ("account", lambda a: a.account.name if a.account else ""),
+            ("owner_email", lambda a: _email(a.owner)),
+            ("occurred_on", lambda a: a.occurred_on),
+            ("due_on", lambda a: a.due_on),
+            ("done", lambda a: a.done),
+        ],
     )

@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import Activity
 from revops.audit import history_for
+from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, Team, User
 from revops.params import int_param, safe_next
@@ -55,6 +56,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     qs = Lead.objects.visible_to(request.user).with_duplicate_flag().select_related("owner")
     context = LEAD_LISTING.page(request, qs)
     context["can_create"] = can_create(request.user, "lead")
+    if can_export(request.user, "leads"):
+        context["export_url"] = reverse("pipeline:lead-export")
     context["statuses"] = Lead.Status.choices
     return render(request, partial(request, "pipeline/lead_list.html", "results"), context)
 
@@ -281,6 +284,8 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     qs = Opportunity.objects.visible_to(request.user).select_related("account", "owner", "stage")
     context = OPPORTUNITY_LISTING.page(request, qs)
     context["can_create"] = can_create(request.user, "opportunity")
+    if can_export(request.user, "deals"):
+        context["export_url"] = reverse("pipeline:opportunity-export")
     return render(request, partial(request, "pipeline/opportunity_list.html", "results"), context)
 
 
@@ -684,3 +689,61 @@ def checklist_item_toggle(request: HttpRequest, pk: int, item_pk: int) -> HttpRe
             {"item": item, "handoff": handoff, "can_tick": True},
         )
     return redirect(handoff.get_absolute_url())
+
+
+# --- Spreadsheet exports -----------------------------------------------------------------
+
+
+def _email(user):
+    return user.email if user else ""
+
+
+@login_required
+def lead_export(request: HttpRequest) -> HttpResponse:
+    qs = LEAD_LISTING.filtered(
+        request, Lead.objects.visible_to(request.user).select_related("owner")
+    )
+    return spreadsheet_response(
+        request,
+        what="leads",
+        rows=qs.iterator(chunk_size=2000),
+        columns=[
+            ("external_id", lambda x: x.external_id),
+            ("first_name", lambda x: x.first_name),
+            ("last_name", lambda x: x.last_name),
+            ("email", lambda x: x.email),
+            ("company", lambda x: x.company),
+            ("source", lambda x: x.source),
+            ("utm_campaign", lambda x: x.utm_campaign),
+            ("score", lambda x: x.score),
+            ("status", lambda x: x.status),
+            ("owner_email", lambda x: _email(x.owner)),
+            ("created_on", lambda x: x.created_on),
+        ],
+    )
+
+
+@login_required
+def opportunity_export(request: HttpRequest) -> HttpResponse:
+    qs = OPPORTUNITY_LISTING.filtered(
+        request,
+        Opportunity.objects.visible_to(request.user).select_related("account", "owner", "stage"),
+    )
+    return spreadsheet_response(
+        request,
+        what="deals",
+        rows=qs.iterator(chunk_size=2000),
+        columns=[
+            ("external_id", lambda d: d.external_id),
+            ("name", lambda d: d.name),
+            ("account", lambda d: d.account.name),
+            ("stage", lambda d: d.stage.name),
+            ("status", lambda d: d.status),
+            ("kind", lambda d: d.kind),
+            ("amount", lambda d: d.amount),
+            ("currency", lambda d: d.currency),
+            ("expected_close_on", lambda d: d.expected_close_on),
+            ("closed_on", lambda d: d.closed_on),
+            ("owner_email", lambda d: _email(d.owner)),
+        ],
+    )

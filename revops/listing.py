@@ -35,6 +35,16 @@ class Listing:
     per_page: int = PER_PAGE
     extra: dict = field(default_factory=dict)
 
+    def filtered(self, request, queryset: QuerySet) -> QuerySet:
+        """The whole filtered, sorted list (for exports)."""
+        filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
+        if filterset.is_bound:
+            queryset = filterset.qs if filterset.is_valid() else queryset.none()
+        sort = request.GET.get("sort") or self.default_sort
+        if sort not in self.sorts:
+            sort = self.default_sort
+        return queryset.order_by(*self.sorts[sort][1], "-pk")
+
     def page(self, request, queryset: QuerySet) -> dict:
         filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
         qs = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset

@@ -1,5 +1,6 @@
 """People, teams, the organisation's settings and long-running jobs."""
 
+import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -235,6 +236,34 @@ class FxRate(models.Model):
 
     def __str__(self):
         return f"{self.currency} {self.rate_to_base} ({self.valid_from})"
+
+
+class ExportRecord(models.Model):
+    """The audit trail of exports (roles.md: every export is recorded): who took which
+    rows out, when. Append-only."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    what = models.CharField(max_length=64)
+    filters = models.TextField(blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        triggers = [
+            pgtrigger.Protect(name="export_record_no_delete", operation=pgtrigger.Delete),
+            # The row count is written once, when the stream ends; nothing changes after.
+            pgtrigger.Protect(
+                name="export_record_set_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__rows__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} exported {self.what} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Job(models.Model):
