@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("profile/", views.profile, name="profile"),
     path("language/", views.language_set, name="language-set"),
+    path("dataset/export/", views.dataset_export, name="dataset-export"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -88,3 +88,38 @@ def language_set(request: HttpRequest) -> HttpResponse:
     response = redirect(target)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
     return response
+
+
+@login_required
+@require_GET
+def dataset_export(request: HttpRequest) -> HttpResponse:
+    """The whole dataset (export_dataset's lossless format), zipped, for administrators."""
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from django.core.exceptions import PermissionDenied
+    from django.http import FileResponse
+
+    from .dataset.exporter import export_dataset
+    from .models import ExportRecord
+
+    if request.user.role != User.Role.ADMIN:
+        raise PermissionDenied
+    folder = Path(tempfile.mkdtemp(prefix="daramad-export-"))
+    counts = export_dataset(folder)
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for path in sorted(folder.iterdir()):
+            zipped.write(path, arcname=path.name)
+            path.unlink()
+    folder.rmdir()
+    archive.seek(0)
+    ExportRecord.objects.create(user=request.user, what="dataset", rows=sum(counts.values()))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        archive,
+        as_attachment=True,
+        filename=f"daramad-dataset-{stamp}.zip",
+        content_type="application/zip",
+    )

@@ -75,3 +75,16 @@ def test_persian_text_survives_the_export(client_for, executive):
     AccountFactory(name="شرکت کیان", domain="kian.ir")
     rows = read(client_for(executive).get(reverse("crm:account-export")))
     assert rows[0]["name"] == "شرکت کیان"
+
+
+def test_admins_download_the_whole_dataset_zipped(client_for, admin_user, manager):
+    import zipfile
+
+    AccountFactory(name="Kian", external_id="A1")
+    assert client_for(manager).get(reverse("dataset-export")).status_code == 403
+    response = client_for(admin_user).get(reverse("dataset-export"))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert "accounts.csv" in archive.namelist() and len(archive.namelist()) == 13
+    assert "A1,Kian" in archive.read("accounts.csv").decode()
+    assert ExportRecord.objects.get(what="dataset").user == admin_user
