@@ -66,7 +66,7 @@ migrations: install
 	$(LAUNCH) exec -- $(PY) manage.py makemigrations
 
 messages: install
-	$(LAUNCH) exec -- $(PY) manage.py makemessages -l fa --no-obsolete -i '.venv/*' -i 'node_modules/*'
+	$(LAUNCH) exec -- $(PY) manage.py makemessages -l fa --no-obsolete -i '.venv/*' -i 'node_modules/*' -i 'tests/*'
 	$(PY) bin/compile-messages
 
 clean:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -34,28 +34,28 @@ from .models import Account, Activity, ChurnReason, Contact, HealthScore, Subscr
 ACCOUNT_LISTING = Listing(
     AccountFilter,
     sorts={
-        "name": (_l("Name"), ["name"]),
-        "-created_on": (_l("Newest"), ["-created_on"]),
-        "created_on": (_l("Oldest"), ["created_on"]),
-        "country": (_l("Country"), ["country", "name"]),
+        "name": (gettext_lazy("Name"), ["name"]),
+        "-created_on": (gettext_lazy("Newest"), ["-created_on"]),
+        "created_on": (gettext_lazy("Oldest"), ["created_on"]),
+        "country": (gettext_lazy("Country"), ["country", "name"]),
     },
     default_sort="name",
 )
 CONTACT_LISTING = Listing(
     ContactFilter,
     sorts={
-        "name": (_l("Name"), ["first_name", "last_name"]),
-        "-created_on": (_l("Newest"), ["-created_on"]),
-        "account": (_l("Account"), ["account__name", "first_name"]),
+        "name": (gettext_lazy("Name"), ["first_name", "last_name"]),
+        "-created_on": (gettext_lazy("Newest"), ["-created_on"]),
+        "account": (gettext_lazy("Account"), ["account__name", "first_name"]),
     },
     default_sort="name",
 )
 ACTIVITY_LISTING = Listing(
     ActivityFilter,
     sorts={
-        "-occurred_on": (_l("Newest"), ["-occurred_on"]),
-        "occurred_on": (_l("Oldest"), ["occurred_on"]),
-        "due_on": (_l("Due date"), ["due_on"]),
+        "-occurred_on": (gettext_lazy("Newest"), ["-occurred_on"]),
+        "occurred_on": (gettext_lazy("Oldest"), ["occurred_on"]),
+        "due_on": (gettext_lazy("Due date"), ["due_on"]),
     },
     default_sort="-occurred_on",
 )

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -36,10 +36,10 @@ from .models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, Pipeline, Stage
 LEAD_LISTING = Listing(
     LeadFilter,
     sorts={
-        "-created_on": (_l("Newest"), ["-created_on"]),
-        "created_on": (_l("Oldest"), ["created_on"]),
-        "-score": (_l("Score"), ["-score"]),
-        "name": (_l("Name"), ["first_name", "last_name"]),
+        "-created_on": (gettext_lazy("Newest"), ["-created_on"]),
+        "created_on": (gettext_lazy("Oldest"), ["created_on"]),
+        "-score": (gettext_lazy("Score"), ["-score"]),
+        "name": (gettext_lazy("Name"), ["first_name", "last_name"]),
     },
     default_sort="-created_on",
 )
@@ -261,11 +261,11 @@ def handoff_queue(request: HttpRequest) -> HttpResponse:
 OPPORTUNITY_LISTING = Listing(
     OpportunityFilter,
     sorts={
-        "-amount": (_l("Largest"), ["-amount"]),
-        "amount": (_l("Smallest"), ["amount"]),
-        "expected_close_on": (_l("Closing soonest"), ["expected_close_on"]),
-        "-created_on": (_l("Newest"), ["-created_on"]),
-        "name": (_l("Name"), ["name"]),
+        "-amount": (gettext_lazy("Largest"), ["-amount"]),
+        "amount": (gettext_lazy("Smallest"), ["amount"]),
+        "expected_close_on": (gettext_lazy("Closing soonest"), ["expected_close_on"]),
+        "-created_on": (gettext_lazy("Newest"), ["-created_on"]),
+        "name": (gettext_lazy("Name"), ["name"]),
     },
     default_sort="-amount",
 )

@@ -40,6 +40,8 @@ def navigation(request):
                 "url": reverse("crm:cs-workspace"),
             },
         )
+    if user.role in (User.Role.MARKETER, User.Role.ADMIN):
+        items.append({"name": "import-new", "label": _("Import"), "url": reverse("import-new")})
     if user.role in (User.Role.REP, User.Role.MANAGER, User.Role.EXECUTIVE, User.Role.ADMIN):
         items.append(
             {"name": "quota-grid", "label": _("Quotas"), "url": reverse("metrics:quota-grid")}

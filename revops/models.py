@@ -1,5 +1,7 @@
 """People, teams, the organisation's settings and long-running jobs."""
 
+import uuid
+
 import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
@@ -264,6 +266,39 @@ class ExportRecord(models.Model):
 
     def __str__(self):
         return f"{self.user} exported {self.what} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def upload_path(upload, filename):
+    return f"uploads/{upload.created_by_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class ImportUpload(models.Model):
+    """A file uploaded in the browser to import: kept until imported (the page survives a
+    reload), with the column mapping the user confirmed and the result."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", _("Waiting for its column mapping")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    file = models.FileField(upload_to=upload_path, max_length=500)
+    original_name = models.CharField(max_length=255)
+    entity = models.CharField(max_length=40, help_text="dataset file name, or 'zip'")
+    mapping = models.JSONField(default=dict, blank=True)
+    skip_invalid = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
+    job = models.ForeignKey("Job", on_delete=models.SET_NULL, null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    rejects = models.FileField(upload_to=upload_path, max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
 
 
 class Job(models.Model):

@@ -139,6 +139,7 @@ CELERY_TASK_ROUTES = {
     "metrics.tasks.*": {"queue": "kpi"},
     "crm.tasks.import_*": {"queue": "import"},
     "pipeline.tasks.import_*": {"queue": "import"},
+    "revops.tasks.import_*": {"queue": "import"},
 }
 # Acknowledge after the task ran, and give a task back to the queue when its pool child is
 # killed (acks_late alone loses it). A worker that dies whole: Redis hands its unacked
@@ -220,6 +221,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Uploaded imports wait here until they are imported (never served publicly).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 
 # --- Security ----------------------------------------------------------------------------
 # A strict policy from the first page: scripts and styles from our own origin or carrying

@@ -27,3 +27,75 @@ def job_purge_finished(days: int = 90) -> int:
         status__in=[Job.Status.DONE, Job.Status.FAILED], finished_at__lt=cutoff
     ).delete()
     return deleted
+
+
+@shared_task(acks_late=True)
+def import_upload_run(upload_id: int) -> str:
+    """Import a browser upload, once even if redelivered (revops.jobs)."""
+    import csv
+    import shutil
+
+    import pghistory
+    from django.core.files.base import ContentFile
+
+    from .dataset import uploads
+    from .dataset.importer import import_dataset
+    from .jobs import job_run
+    from .models import ImportUpload
+
+    upload = ImportUpload.objects.select_related("job").filter(pk=upload_id).first()
+    if upload is None or upload.job_id is None:
+        return "nothing-to-run"
+
+    def work(ctx):
+        folder = uploads.mapped_folder(upload)
+        try:
+            with pghistory.context(user=upload.created_by_id, url=f"import:{upload.pk}"):
+                report = import_dataset(
+                    folder,
+                    skip_invalid=upload.skip_invalid,
+                    progress=lambda n: ctx.save_checkpoint({}, progress=n),
+                )
+            rejects = sorted(folder.glob("*.rejects.csv"))
+            if rejects:
+                lines = []
+                for path in rejects:
+                    with open(path, encoding="utf-8") as stream:
+                        for row in csv.reader(stream):
+                            lines.append([path.name.replace(".rejects", ""), *row])
+                out = csv.writer(buffer := _Buffer())
+                out.writerows(lines)
+                upload.rejects.save(
+                    f"rejects-{upload.pk}.csv",
+                    ContentFile(buffer.getvalue().encode("utf-8")),
+                    save=False,
+                )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        committed = upload.skip_invalid or not report.problems
+        result = {
+            "committed": committed,
+            "counts": {name: list(c) for name, c in report.counts.items()},
+            "problems": [str(p) for p in report.problems[:500]],
+            "problem_count": len(report.problems),
+        }
+        upload.result = result
+        upload.status = ImportUpload.Status.DONE
+        upload.save(update_fields=["result", "status", "rejects"])
+        return result
+
+    outcome = job_run(upload.job_id, work)
+    if outcome == "failed":
+        ImportUpload.objects.filter(pk=upload_id).update(status=ImportUpload.Status.FAILED)
+    return outcome
+
+
+class _Buffer:
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
+
+    def getvalue(self):
+        return "".join(self.parts)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import import_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("language/", views.language_set, name="language-set"),
     path("dataset/export/", views.dataset_export, name="dataset-export"),
+    path("imports/", import_views.import_new, name="import-new"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import-progress"),
+    path("imports/<int:pk>/rejects/", import_views.import_rejects, name="import-rejects"),
+    path("imports/<int:pk>/discard/", import_views.import_discard, name="import-discard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -811,7 +811,8 @@ class ImportState:
         self.fx_currencies = set(FxRate.objects.values_list("currency", flat=True).distinct())
         self.stage_names: dict = {}
         self.history_deals: set = set()
-        self._stages = None
+        self.rows_read = 0
+        self.progress = None
 
     def stages(self):
         """(pipeline name, stage name) → Stage, for the stages in the database now."""
@@ -849,12 +850,14 @@ SILENT_INSERTS = [
 ]
 
 
-def import_dataset(folder, *, skip_invalid=False, dry_run=False) -> Report:
+def import_dataset(folder, *, skip_invalid=False, dry_run=False, progress=None) -> Report:
+    """`progress(rows_read_so_far)` is called after every batch (for a progress bar)."""
     folder = Path(folder)
     report = Report()
     try:
         with transaction.atomic(), pgtrigger.ignore(*SILENT_INSERTS):
             state = ImportState()
+            state.progress = progress
             for entity in ENTITIES:
                 path = folder / entity.file
                 if path.exists():
@@ -897,6 +900,9 @@ def _import_file(entity, path, state, report, skip_invalid, dry_run):
             for batch in _chunks(_numbered(reader), BATCH):
                 rows = [_parse(entity, line, raw) for line, raw in batch]
                 read += len(rows)
+                state.rows_read += len(rows)
+                if state.progress is not None:
+                    state.progress(state.rows_read)
                 entity.check([r for r in rows if not r.problems], state)
                 good = [r for r in rows if not r.problems]
                 bad = [r for r in rows if r.problems]

@@ -396,3 +396,23 @@ def test_a_100k_row_import_stays_within_the_memory_bound(tmp_path):
     assert Lead.objects.count() == 100_000
     print(f"100k leads: peak Python allocation {peak / 1e6:.1f} MB")
     assert peak < 100 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_imported_records_are_seen_only_as_roles_allow(tmp_path, client):
+    files = {
+        "teams.csv": "name,kind\nSales North,sales\nSales South,sales\n",
+        "users.csv": (
+            "email,full_name,team,role\nrep@x.io,Rita,Sales North,rep\n"
+            "other@x.io,Otto,Sales South,rep\nmk@x.io,Mina,,marketer\n"
+        ),
+        "leads.csv": BASE["leads.csv"]
+        .replace(",converted,rep@x.io,", ",working,rep@x.io,")
+        .replace(",O1,", ",,"),
+    }
+    assert import_dataset(write_folder(tmp_path / "in", files)).problems == []
+    lead = Lead.objects.get(external_id="L1")
+    expected = {"rep@x.io": 200, "other@x.io": 404, "mk@x.io": 200}
+    for email, status in expected.items():
+        client.force_login(User.objects.get(email=email))
+        assert client.get(f"/api/v1/leads/{lead.pk}/").status_code == status, email
+        assert client.get(lead.get_absolute_url()).status_code == status, email
