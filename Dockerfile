@@ -11,7 +11,8 @@ FROM python:3.12-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
-RUN pip install --no-cache-dir -c constraints.txt . && useradd --create-home daramad
+RUN pip install --no-cache-dir -c constraints.txt . && useradd --create-home daramad \
+ && mkdir -p /var/lib/daramad/media && chown daramad /var/lib/daramad/media
 COPY . .
 COPY --from=assets /app/static/vendor static/vendor
 RUN python bin/compile-messages \

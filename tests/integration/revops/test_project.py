@@ -57,6 +57,10 @@ def test_the_compose_file_runs_the_production_shape():
     assert "DJANGO_SECRET_KEY" in environment
     for service in app:
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # The worker imports the files that web received: one shared uploads volume.
+    media = [v for v in services["web"]["volumes"] if v.startswith("media:")]
+    assert media and media == [v for v in services["worker"]["volumes"] if v.startswith("media:")]
+    assert environment["MEDIA_ROOT"] == media[0].split(":")[1]
 
 
 @pytest.mark.django_db
