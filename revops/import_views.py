@@ -125,6 +125,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"upload": upload, "columns": columns}
     if upload.entity != "zip" and upload.status == ImportUpload.Status.MAPPING:
         try:
+            # In the file's own order (the stored mapping is a JSON object, unordered).
+            context["mapping_rows"] = [
+                (header, upload.mapping.get(header, ""))
+                for header in uploads.read_header(upload.file.path)
+            ]
             context["preview"] = uploads.preview(upload.entity, upload.file.path, upload.mapping)
         except (UnicodeDecodeError, ValueError) as error:
             context["preview_error"] = str(error)

@@ -49,6 +49,9 @@ def test_a_marketer_imports_hubspot_leads_through_the_browser(
         "Favourite colour": "",
     }
     page = client.get(reverse("import-detail", args=[item.pk]))
+    assert [h for h, _target in page.context["mapping_rows"]] == HUBSPOT_LEADS.split("\n")[0].split(
+        ","
+    )
     preview = page.context["preview"]
     assert preview[0]["problems"] == []
     assert any("created_on" in p for p in preview[1]["problems"])
