@@ -10,6 +10,7 @@ from revops.api_base import (
     StableIdentity,
     django_errors,
 )
+from revops.money import currency_problem
 
 from . import services
 from .filters import AccountFilter, ActivityFilter, ContactFilter
@@ -239,15 +240,8 @@ class SubscriptionSerializer(StableIdentity, serializers.ModelSerializer):
             raise serializers.ValidationError({"end_on": ["A subscription ends after it starts."]})
         if data.get("mrr") is not None and data["mrr"] < 0:
             raise serializers.ValidationError({"mrr": ["MRR cannot be negative."]})
-        if "currency" in data:
-            from django.core.exceptions import ValidationError as DjangoValidationError
-
-            from .services import _check_currency
-
-            try:
-                _check_currency(data["currency"])
-            except DjangoValidationError as error:
-                raise serializers.ValidationError(error.message_dict) from None
+        if "currency" in data and (problem := currency_problem(data["currency"])):
+            raise serializers.ValidationError({"currency": [problem]})
         return data
 
 

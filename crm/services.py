@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from revops.models import Organisation, User
+from revops.money import currency_check
 
 from .models import Account, Activity, ChurnReason, Contact, HealthScore, Subscription
 
@@ -41,22 +42,9 @@ def contact_delete(contact: Contact) -> None:
 # --- Subscriptions -----------------------------------------------------------------------
 
 
-def _check_currency(currency: str):
-    from revops.currencies import is_currency
-    from revops.models import FxRate
-
-    if not is_currency(currency):
-        raise ValidationError({"currency": _("Unknown currency code.")})
-    if (
-        currency != Organisation.get().base_currency
-        and not FxRate.objects.filter(currency=currency).exists()
-    ):
-        raise ValidationError({"currency": _("There is no exchange rate for this currency.")})
-
-
 @transaction.atomic
 def subscription_create(*, account: Account, by: User, **data) -> Subscription:
-    _check_currency(data.get("currency", ""))
+    currency_check(data.get("currency", ""))
     subscription = Subscription(account=account, status=Subscription.Status.CONFIRMED, **data)
     subscription.full_clean()
     subscription.save()
@@ -161,15 +149,19 @@ def account_mrr(account: Account, day=None) -> Decimal:
 
 
 def _mrr_on(account_id: int, day) -> Decimal:
-    from revops.money import to_base
+    """One aggregate: each active subscription converted at its start date's rate and
+    rounded (kpis.md), summed in the database."""
+    from django.db.models import OuterRef, Sum
 
-    total = Decimal(0)
-    for sub in Subscription.objects.filter(account_id=account_id).active_on(day):
-        try:
-            total += to_base(sub.mrr, sub.currency, sub.start_on)
-        except LookupError:
-            continue
-    return total
+    from revops.money import converted
+
+    base = Organisation.get().base_currency
+    total = (
+        Subscription.objects.filter(account_id=account_id)
+        .active_on(day)
+        .aggregate(total=Sum(converted("mrr", "currency", OuterRef("start_on"), base)))["total"]
+    )
+    return total or Decimal(0)
 
 
 def health_components(account: Account, today=None) -> list[dict]:

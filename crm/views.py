@@ -12,12 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from revops.audit import history_for
-from revops.exports import can_export, spreadsheet_response
+from revops.exports import can_export, email_of, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, User
 from revops.params import int_param
 from revops.rules import can_create
-from revops.views_utils import form_page, partial, saved
+from revops.views_utils import apply_errors, form_page, partial, saved
 
 from . import selectors, services
 from .filters import AccountFilter, ActivityFilter, ContactFilter
@@ -361,7 +361,7 @@ def subscription_create(request: HttpRequest, account_pk: int) -> HttpResponse:
         try:
             services.subscription_create(account=account, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Subscription added."))
             return redirect(account)
@@ -414,11 +414,6 @@ def subscription_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(subscription.get_absolute_url())
 
 
-def _apply_errors(form, error: ValidationError):
-    for field, field_errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_errors)
-
-
 # --- The customer success workspace ------------------------------------------------------
 
 
@@ -458,10 +453,6 @@ def cs_workspace(request: HttpRequest) -> HttpResponse:
 # --- Spreadsheet exports -----------------------------------------------------------------
 
 
-def _email(user):
-    return user.email if user else ""
-
-
 @login_required
 def account_export(request: HttpRequest) -> HttpResponse:
     qs = ACCOUNT_LISTING.filtered(
@@ -477,7 +468,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
             ("domain", lambda a: a.domain),
             ("industry", lambda a: a.industry),
             ("country", lambda a: a.country),
-            ("owner_email", lambda a: _email(a.owner)),
+            ("owner_email", lambda a: email_of(a.owner)),
             ("created_on", lambda a: a.created_on),
         ],
     )
@@ -521,7 +512,7 @@ def activity_export(request: HttpRequest) -> HttpResponse:
             ("kind", lambda a: a.kind),
             ("subject", lambda a: a.subject),
             ("account", lambda a: a.account.name if a.account else ""),
-            ("owner_email", lambda a: _email(a.owner)),
+            ("owner_email", lambda a: email_of(a.owner)),
             ("occurred_on", lambda a: a.occurred_on),
             ("due_on", lambda a: a.due_on),
             ("done", lambda a: a.done),

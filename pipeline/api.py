@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from crm.models import Account, Contact
 from revops.api_base import OwnedSerializer, RecordCursorPagination, RecordViewSet, django_errors
 from revops.models import Team, User
+from revops.money import currency_problem
 from revops.rules import can_create
 
 from . import services
@@ -295,17 +296,9 @@ class OpportunitySerializer(OwnedSerializer):
         return fields
 
     def validate_currency(self, value):
-        from revops.currencies import is_currency
-        from revops.models import FxRate, Organisation
-
         value = value.upper()
-        if not is_currency(value):
-            raise serializers.ValidationError("Unknown currency code.")
-        if (
-            value != Organisation.get().base_currency
-            and not FxRate.objects.filter(currency=value).exists()
-        ):
-            raise serializers.ValidationError("No exchange rate to the base currency.")
+        if problem := currency_problem(value):
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, data):

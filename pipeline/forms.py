@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Account, Contact
 from revops.currencies import CHOICES as CURRENCY_CHOICES
 from revops.forms_utils import capped_choices
-from revops.models import FxRate, Organisation, Team, User
+from revops.models import Organisation, Team, User
+from revops.money import currency_problem
 from revops.rules import assignable_owners
 
 from .models import MEDDIC_FIELDS, Lead, Opportunity, Pipeline, Stage
@@ -198,15 +199,8 @@ class OpportunityForm(forms.ModelForm):
 
     def clean_currency(self):
         currency = self.cleaned_data["currency"]
-        base = Organisation.get().base_currency
-        if currency != base and not FxRate.objects.filter(currency=currency).exists():
-            raise forms.ValidationError(
-                _(
-                    "There is no exchange rate from %(c)s to %(base)s yet; an administrator adds "
-                    "one in the organisation settings."
-                )
-                % {"c": currency, "base": base}
-            )
+        if problem := currency_problem(currency):
+            raise forms.ValidationError(problem)
         return currency
 
     def clean(self):
@@ -283,13 +277,10 @@ class ConvertForm(forms.Form):
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline} · {s.name}"
 
     def clean_currency(self):
-        from .services import currency_check
-
-        try:
-            currency_check(self.cleaned_data["currency"])
-        except forms.ValidationError as error:
-            raise forms.ValidationError(error.message_dict["currency"]) from None
-        return self.cleaned_data["currency"]
+        currency = self.cleaned_data["currency"]
+        if problem := currency_problem(currency):
+            raise forms.ValidationError(problem)
+        return currency
 
     def clean(self):
         data = super().clean()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from revops.models import Organisation, Team, User
+from revops.money import currency_check
 
 from .models import Handoff, Lead
 
@@ -463,26 +464,6 @@ def lead_convert(*, lead: Lead, by: User, opportunity_data: dict, account=None, 
     lead.account = account
     lead.save(update_fields=["status", "converted_on", "converted_opportunity", "account"])
     return opportunity
-
-
-def currency_check(code: str) -> None:
-    """A currency a deal can be in: a known ISO code with a rate to the base currency."""
-    from revops.currencies import is_currency
-    from revops.models import FxRate
-
-    base = Organisation.get().base_currency
-    if not is_currency(code):
-        raise ValidationError({"currency": _("Unknown currency code.")})
-    if code != base and not FxRate.objects.filter(currency=code).exists():
-        raise ValidationError(
-            {
-                "currency": _(
-                    "There is no exchange rate from %(c)s to %(base)s yet; an "
-                    "administrator adds one in the organisation settings."
-                )
-                % {"c": code, "base": base}
-            }
-        )
 
 
 FREE_MAIL = {

@@ -13,12 +13,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import Activity
 from revops.audit import history_for
-from revops.exports import can_export, spreadsheet_response
+from revops.exports import can_export, email_of, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, Team, User
 from revops.params import int_param, safe_next
 from revops.rules import can_create
-from revops.views_utils import form_page, partial, saved
+from revops.views_utils import apply_errors, form_page, partial, saved
 
 from . import selectors, services
 from .filters import LeadFilter, OpportunityFilter
@@ -43,11 +43,6 @@ LEAD_LISTING = Listing(
     },
     default_sort="-created_on",
 )
-
-
-def _apply_errors(form, error: ValidationError):
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 @login_required
@@ -156,7 +151,7 @@ def lead_handoff(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Lead handed off to sales."))
             return redirect(lead)
@@ -300,7 +295,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         try:
             opportunity = services.opportunity_create(opportunity=form.instance, by=request.user)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             return saved(request, opportunity, _("Deal created."))
     return form_page(request, "pipeline/opportunity_form.html", {"form": form})
@@ -324,7 +319,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except services.Conflict as error:
             conflict = error
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             return saved(request, opportunity, _("Deal saved."))
     status = 409 if conflict else 200
@@ -513,7 +508,7 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
                     return _board_response(request, status=409)
                 return redirect(back or opportunity.get_absolute_url())
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 if request.htmx:
                     return _board_response(request)
@@ -603,7 +598,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                 },
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("Lead converted into a deal."))
             return redirect(opportunity)
@@ -694,10 +689,6 @@ def checklist_item_toggle(request: HttpRequest, pk: int, item_pk: int) -> HttpRe
 # --- Spreadsheet exports -----------------------------------------------------------------
 
 
-def _email(user):
-    return user.email if user else ""
-
-
 @login_required
 def lead_export(request: HttpRequest) -> HttpResponse:
     qs = LEAD_LISTING.filtered(
@@ -717,7 +708,7 @@ def lead_export(request: HttpRequest) -> HttpResponse:
             ("utm_campaign", lambda x: x.utm_campaign),
             ("score", lambda x: x.score),
             ("status", lambda x: x.status),
-            ("owner_email", lambda x: _email(x.owner)),
+            ("owner_email", lambda x: email_of(x.owner)),
             ("created_on", lambda x: x.created_on),
         ],
     )
@@ -744,6 +735,6 @@ def opportunity_export(request: HttpRequest) -> HttpResponse:
             ("currency", lambda d: d.currency),
             ("expected_close_on", lambda d: d.expected_close_on),
             ("closed_on", lambda d: d.closed_on),
-            ("owner_email", lambda d: _email(d.owner)),
+            ("owner_email", lambda d: email_of(d.owner)),
         ],
     )

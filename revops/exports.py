@@ -31,6 +31,10 @@ def can_export(user, what: str) -> bool:
     return allowed is None or what in allowed
 
 
+def email_of(user) -> str:
+    return user.email if user else ""
+
+
 def neutralise(text: str) -> str:
     """A cell a spreadsheet would run as a formula is kept as text."""
     return "'" + text if text.startswith(FORMULA_START) else text

@@ -35,25 +35,23 @@ class Listing:
     per_page: int = PER_PAGE
     extra: dict = field(default_factory=dict)
 
-    def filtered(self, request, queryset: QuerySet) -> QuerySet:
-        """The whole filtered, sorted list (for exports)."""
+    def _apply(self, request, queryset: QuerySet):
+        """(filterset, sort key, the filtered and sorted queryset): one reading of the
+        request for the page and its export alike."""
         filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
         if filterset.is_bound:
             queryset = filterset.qs if filterset.is_valid() else queryset.none()
         sort = request.GET.get("sort") or self.default_sort
         if sort not in self.sorts:
             sort = self.default_sort
-        return queryset.order_by(*self.sorts[sort][1], "-pk")
+        return filterset, sort, queryset.order_by(*self.sorts[sort][1], "-pk")
+
+    def filtered(self, request, queryset: QuerySet) -> QuerySet:
+        """The whole filtered, sorted list (for exports)."""
+        return self._apply(request, queryset)[2]
 
     def page(self, request, queryset: QuerySet) -> dict:
-        filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-        if filterset.is_bound and not filterset.is_valid():
-            qs = queryset.none()
-        sort = request.GET.get("sort") or self.default_sort
-        if sort not in self.sorts:
-            sort = self.default_sort
-        qs = qs.order_by(*self.sorts[sort][1], "-pk")
+        filterset, sort, qs = self._apply(request, queryset)
         number = int_param(request.GET.get("page"), 1, minimum=1, maximum=10_000)
         start = (number - 1) * self.per_page
         rows = list(qs[start : start + self.per_page + 1])

@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Round
 
+from .currencies import is_currency
 from .models import FxRate, Organisation
 
 CENT = Decimal("0.01")
@@ -65,3 +66,27 @@ def converted(amount_field: str, currency_field: str, date_expression, base: str
         ),
         2,
     )
+
+
+def currency_problem(code: str) -> str | None:
+    """Why an amount cannot be in this currency, or None: it must be a known ISO 4217 code
+    with a rate to the base currency, or every total that includes it would be unknown."""
+    from django.utils.translation import gettext as _
+
+    base = Organisation.get().base_currency
+    if not is_currency(code):
+        return _("Unknown currency code.")
+    if code != base and not FxRate.objects.filter(currency=code).exists():
+        return _(
+            "There is no exchange rate from %(c)s to %(base)s yet; an administrator adds one "
+            "in the organisation settings."
+        ) % {"c": code, "base": base}
+    return None
+
+
+def currency_check(code: str) -> None:
+    """`currency_problem` as a ValidationError on the `currency` field."""
+    from django.core.exceptions import ValidationError
+
+    if problem := currency_problem(code):
+        raise ValidationError({"currency": problem})

@@ -5,6 +5,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 
+def apply_errors(form, error) -> None:
+    """A service's ValidationError shown on the form: on its field, or above the form."""
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
 def partial(request, template: str, name: str) -> str:
     """The page template, or only its `name` partial for an htmx request (not boosted)."""
     if getattr(request, "htmx", False) and not request.htmx.boosted:

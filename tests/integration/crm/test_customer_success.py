@@ -526,3 +526,25 @@ def test_a_customer_cs_already_looks_after_goes_back_to_that_manager(rep, cs, st
         opportunity_id=deal.pk, stage=stages["Closed won"], by=rep, expected_version=1
     )
     assert Handoff.objects.get(opportunity=deal).to_user == cs
+
+
+def test_account_mrr_converts_each_subscription_in_one_query(cs, django_assert_num_queries):
+    from revops.models import FxRate
+
+    FxRate.objects.create(
+        currency="EUR", rate_to_base=Decimal("1.105"), valid_from=TODAY() - timedelta(days=500)
+    )
+    account = AccountFactory(owner=cs)
+    for mrr, currency in (("100", "USD"), ("10.01", "EUR"), ("5", "EUR")):
+        crm_services.subscription_create(
+            account=account,
+            by=cs,
+            product="P",
+            mrr=Decimal(mrr),
+            currency=currency,
+            start_on=TODAY() - timedelta(days=3),
+        )
+    with django_assert_num_queries(2):  # the organisation's base currency, the sum
+        total = crm_services.account_mrr(account)
+    # 10.01 × 1.105 = 11.06105 → 11.06 and 5 × 1.105 = 5.525 → 5.53, rounded per record
+    assert total == Decimal("116.59")
