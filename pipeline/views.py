@@ -81,19 +81,20 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     handoffs = list(lead.handoffs.select_related("from_user", "to_team", "to_user", "decided_by"))
     pending = next((h for h in handoffs if h.status == Handoff.Status.PENDING), None)
     can_decide = bool(pending) and Handoff.objects.decidable_by(user).filter(pk=pending.pk).exists()
+    can_edit = Lead.objects.editable_by(user).filter(pk=pk).exists()
     context = {
         "lead": lead,
         "handoffs": handoffs,
         "pending": pending,
         "pending_sla": pending.sla_state() if pending else None,
-        "can_edit": Lead.objects.editable_by(user).filter(pk=pk).exists(),
+        "can_edit": can_edit,
         "can_hand_off": can_create(user, "handoff")
         and pending is None
         and lead.status not in (Lead.Status.SQL, Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED),
         "can_decide": can_decide,
         "can_convert": lead.status == Lead.Status.SQL
         and can_create(user, "opportunity")
-        and Lead.objects.editable_by(user).filter(pk=pk).exists(),
+        and can_edit,
         "can_add_activity": can_create(user, "activity"),
         "activities": Activity.objects.visible_to(user)
         .filter(lead=lead)
