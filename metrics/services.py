@@ -1,10 +1,45 @@
-"""Writes of the metrics app."""
+"""Writes of the metrics app: quotas, and KPI snapshots kept fresh.
 
+How snapshots stay correct and prompt (shared/spec/kpis.md):
+- Database triggers (migration 0003) add a `KpiDirty` row for every owner whose KPI inputs
+  change, in the transaction of the change, whatever the path.
+- `kpi_refresh_dirty()` (Celery queue `kpi`, enqueued after commit and swept by beat every
+  minute) claims those rows and recomputes today's snapshots of the current periods for
+  the owners concerned, every team and the organisation; the first run of a new day, or a
+  change that touches everyone, recomputes everyone.
+- `kpi_snapshot_pass()` computes one day for everyone (nightly, and `kpi_backfill` for past
+  days); `kpi_report()` computes one scope on demand (the `kpis` command and API).
+- Passes run one at a time (a Postgres advisory lock) and upsert on the snapshot's unique
+  key, so a rerun or a killed run never leaves duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from .models import Quota
+from revops.models import Organisation, Team, User
+
+from . import kpis
+from .models import ForecastFreeze, KpiDirty, KpiInputs, KpiSnapshot, Quota
+from .periods import CALENDARS, GRAINS, current_period
+from .selectors import kpi_inputs
+
+log = logging.getLogger(__name__)
+
+# Advisory lock (namespace, key) held by every snapshot pass.
+KPI_LOCK = (0x10C, 1)
+FORECAST_KPIS = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
 
 @transaction.atomic
@@ -32,3 +67,390 @@ def quotas_save(cells: dict) -> int:
             current.save(update_fields=["amount"])
             changed += 1
     return changed
+
+
+# --- Scopes and periods ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom a KPI is about: the organisation, a team (its members today) or one owner."""
+
+    kind: str
+    id: int = 0
+    name: str = ""
+
+    @classmethod
+    def org(cls):
+        return cls(KpiSnapshot.ScopeKind.ORG)
+
+    @classmethod
+    def of_team(cls, team: Team):
+        return cls(KpiSnapshot.ScopeKind.TEAM, team.pk, team.name)
+
+    @classmethod
+    def of_owner(cls, user: User):
+        return cls(KpiSnapshot.ScopeKind.OWNER, user.pk, user.email)
+
+    def owners(self) -> list | None:
+        """The user ids whose records make up the scope; None for everyone's (and nobody's)."""
+        if self.kind == KpiSnapshot.ScopeKind.ORG:
+            return None
+        if self.kind == KpiSnapshot.ScopeKind.TEAM:
+            return list(User.objects.filter(team_id=self.id).values_list("pk", flat=True))
+        return [self.id]
+
+    def as_json(self) -> dict:
+        if self.kind == KpiSnapshot.ScopeKind.TEAM:
+            return {"kind": "team", "name": self.name}
+        if self.kind == KpiSnapshot.ScopeKind.OWNER:
+            return {"kind": "owner", "email": self.name}
+        return {"kind": "org"}
+
+
+def org_today(organisation: Organisation | None = None) -> date:
+    """Today in the organisation's time zone."""
+    organisation = organisation or Organisation.get()
+    return datetime.now(ZoneInfo(organisation.timezone)).date()
+
+
+def period_key(grain: str, calendar: str) -> str:
+    return f"{grain}-{calendar}"
+
+
+def periods_of(as_of: date, calendars) -> dict:
+    """{"month-gregorian": (first day, last day), ...}: the periods containing `as_of`."""
+    return {
+        period_key(grain, calendar): current_period(grain, as_of, calendar)
+        for calendar in calendars
+        for grain in GRAINS
+    }
+
+
+def snapshot_calendars() -> list[str]:
+    """The calendars snapshots are kept in: the organisation's and any a user reads in."""
+    chosen = set(User.objects.exclude(calendar="").values_list("calendar", flat=True).distinct())
+    chosen.add(Organisation.get().calendar)
+    return [calendar for calendar in CALENDARS if calendar in chosen]
+
+
+# --- On demand: one scope, any day -----------------------------------------------------------
+
+
+def kpi_compute(as_of: date, grain: str, calendar: str, scope: Scope) -> dict:
+    """Every KPI of the scope for the period of `grain` containing `as_of`, exact."""
+    key = period_key(grain, calendar)
+    per_owner = kpi_inputs(as_of, {key: current_period(grain, as_of, calendar)}, scope.owners())
+    total = kpis.empty_inputs()
+    for inputs in per_owner[key].values():
+        kpis.add_inputs(total, inputs)
+    return kpis.evaluate(total)
+
+
+def kpi_report(as_of: date, grain: str, calendar: str, scope: Scope, *, store: bool = True) -> dict:
+    """The spec's output object for one scope, computed now; the snapshot is stored too."""
+    start, last = current_period(grain, as_of, calendar)
+    values = kpi_compute(as_of, grain, calendar, scope)
+    if store:
+        _snapshots_upsert(
+            _snapshot_rows(values, grain, calendar, start, as_of, scope, timezone.now())
+        )
+    return {
+        "as_of": as_of.isoformat(),
+        "period": {
+            "grain": grain,
+            "calendar": calendar,
+            "start": start.isoformat(),
+            "end": as_of.isoformat(),
+            "last_day": last.isoformat(),
+        },
+        "scope": scope.as_json(),
+        "currency": Organisation.get().base_currency,
+        "kpis": {key: kpis.present(key, value) for key, value in values.items()},
+    }
+
+
+def _snapshot_rows(values, grain, calendar, start, as_of, scope, now) -> list[KpiSnapshot]:
+    return [
+        KpiSnapshot(
+            kpi=key,
+            grain=grain,
+            calendar=calendar,
+            period_start=start,
+            as_of=as_of,
+            scope_kind=scope.kind,
+            scope_id=scope.id,
+            value=kpis.stored(key, value),
+            formula_version=kpis.FORMULA_VERSION,
+            computed_at=now,
+        )
+        for key, value in values.items()
+    ]
+
+
+def _snapshots_upsert(rows: list[KpiSnapshot]) -> None:
+    KpiSnapshot.objects.bulk_create(
+        rows,
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=[
+            "scope_kind",
+            "scope_id",
+            "grain",
+            "calendar",
+            "kpi",
+            "as_of",
+            "period_start",
+        ],
+        update_fields=["value", "formula_version", "computed_at"],
+    )
+
+
+# --- Passes: every scope of one day ----------------------------------------------------------
+
+
+def _owner_key(owner_id) -> int:
+    return KpiDirty.NO_OWNER if owner_id is None else owner_id
+
+
+def _serialise(inputs: dict) -> dict:
+    return {
+        name: (
+            {str(months): str(amount) for months, amount in value.items()}
+            if name == "acv_by_months"
+            else str(value)
+        )
+        for name, value in inputs.items()
+    }
+
+
+def _deserialise(data: dict) -> dict:
+    inputs = kpis.empty_inputs()
+    for name, value in data.items():
+        if name == "acv_by_months":
+            inputs[name] = {int(months): Fraction(amount) for months, amount in value.items()}
+        else:
+            inputs[name] = Fraction(value)
+    return inputs
+
+
+def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
+    """Snapshots of `as_of` for every scope, in every snapshot calendar and grain.
+
+    With `owner_keys` (user ids, 0 for "no owner"), only those owners' records are queried
+    again; everyone else's inputs come from today's stored `KpiInputs`, and the owners, every
+    team and the organisation are rewritten. Call it under `kpi_lock()`.
+    """
+    started = time.monotonic()
+    calendars = snapshot_calendars()
+    periods = periods_of(as_of, calendars)
+    stored = {row.owner_key: row.inputs for row in KpiInputs.objects.filter(as_of=as_of)}
+    complete = bool(stored) and all(set(periods) <= set(data) for data in stored.values())
+    if owner_keys is not None and (not complete or KpiDirty.EVERYONE in owner_keys):
+        owner_keys = None  # a new day, a new calendar or a change for everyone
+
+    if owner_keys is None:
+        fresh = kpi_inputs(as_of, periods)
+        inputs_by_owner: dict = defaultdict(dict)
+    else:
+        owners = [None if key == KpiDirty.NO_OWNER else key for key in owner_keys]
+        fresh = kpi_inputs(as_of, periods, owners)
+        inputs_by_owner = defaultdict(
+            dict, {key: _inputs_of(data, periods) for key, data in stored.items()}
+        )
+        for key in owner_keys:
+            inputs_by_owner[key] = {period: kpis.empty_inputs() for period in periods}
+    for period, per_owner in fresh.items():
+        for owner_id, inputs in per_owner.items():
+            inputs_by_owner[_owner_key(owner_id)][period] = inputs
+
+    users = list(User.objects.values_list("pk", "team_id"))
+    team_of = dict(users)
+    team_ids = list(Team.objects.values_list("pk", flat=True))
+    rewritten_users = set(team_of) if owner_keys is None else set(owner_keys) & set(team_of)
+    now = timezone.now()
+    rows: list[KpiSnapshot] = []
+    freezes: list[ForecastFreeze] = []
+    for period, (start, _last) in periods.items():
+        grain, calendar = period.split("-")
+        organisation = kpis.empty_inputs()
+        teams: dict = defaultdict(kpis.empty_inputs)
+        for key, by_period in inputs_by_owner.items():
+            inputs = by_period.get(period)
+            if inputs is None:
+                continue
+            kpis.add_inputs(organisation, inputs)
+            if team_of.get(key):
+                kpis.add_inputs(teams[team_of[key]], inputs)
+        scopes = [(Scope.org(), organisation)]
+        scopes += [
+            (Scope(KpiSnapshot.ScopeKind.TEAM, team_id), teams[team_id]) for team_id in team_ids
+        ]
+        scopes += [
+            (
+                Scope(KpiSnapshot.ScopeKind.OWNER, pk),
+                inputs_by_owner.get(pk, {}).get(period) or kpis.empty_inputs(),
+            )
+            for pk in rewritten_users
+        ]
+        for scope, inputs in scopes:
+            values = kpis.evaluate(inputs)
+            rows += _snapshot_rows(values, grain, calendar, start, as_of, scope, now)
+            if as_of == start:
+                freezes += [
+                    ForecastFreeze(
+                        kpi=key,
+                        grain=grain,
+                        calendar=calendar,
+                        period_start=start,
+                        scope_kind=scope.kind,
+                        scope_id=scope.id,
+                        value=kpis.stored(key, values[key]),
+                    )
+                    for key in FORECAST_KPIS
+                ]
+    _snapshots_upsert(rows)
+    ForecastFreeze.objects.bulk_create(freezes, batch_size=5000, ignore_conflicts=True)
+    _inputs_store(as_of, inputs_by_owner, None if owner_keys is None else owner_keys)
+    return {
+        "as_of": as_of.isoformat(),
+        "scoped": owner_keys is not None,
+        "snapshots": len(rows),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _inputs_of(data: dict, periods) -> dict:
+    return {period: _deserialise(data[period]) for period in periods}
+
+
+def _inputs_store(as_of: date, inputs_by_owner: dict, owner_keys) -> None:
+    """Keep the owners' inputs of the latest day only (what a scoped pass re-adds)."""
+    if KpiInputs.objects.filter(as_of__gt=as_of).exists():
+        return  # a backfill of a past day
+    KpiInputs.objects.filter(as_of__lt=as_of).delete()
+    if owner_keys is None:
+        KpiInputs.objects.filter(as_of=as_of).delete()
+        owner_keys = inputs_by_owner.keys()
+    KpiInputs.objects.bulk_create(
+        [
+            KpiInputs(
+                as_of=as_of,
+                owner_key=key,
+                inputs={
+                    period: _serialise(inputs)
+                    for period, inputs in inputs_by_owner.get(key, {}).items()
+                },
+            )
+            for key in owner_keys
+        ],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["as_of", "owner_key"],
+        update_fields=["inputs"],
+    )
+
+
+# --- Locking, claiming dirty marks, scheduling -------------------------------------------------
+
+
+class kpi_lock:
+    """The session-level advisory lock that makes passes run one at a time. Taken before
+    the pass's transaction begins, so its snapshot sees what the previous pass committed."""
+
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", KPI_LOCK)
+        return self
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", KPI_LOCK)
+
+
+def _pass_transaction(work, attempts: int = 3):
+    """Run `work()` in one REPEATABLE READ transaction (one consistent view of the data and
+    the dirty marks), retried when a concurrent on-demand write wins a snapshot row. Inside
+    a caller's transaction (tests), it joins that one."""
+    outermost = not connection.in_atomic_block
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                if outermost:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return work()
+        except OperationalError as error:
+            if not outermost or attempt == attempts or "could not serialize" not in str(error):
+                raise
+            log.info("KPI pass met a concurrent write; retrying (%s)", attempt)
+    return None
+
+
+def kpi_refresh_dirty() -> dict | None:
+    """Recompute today's snapshots for the owners marked dirty; nothing when none are."""
+    with kpi_lock():
+
+        def work():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM metrics_kpidirty RETURNING owner_key")
+                keys = {row[0] for row in cursor.fetchall()}
+            today = org_today()
+            if not keys and KpiInputs.objects.filter(as_of=today).exists():
+                return None
+            return kpi_snapshot_pass(today, keys)
+
+        return _pass_transaction(work)
+
+
+def kpi_recompute_day(as_of: date | None = None) -> dict:
+    """Every scope's snapshots of one day (today by default), from scratch."""
+    with kpi_lock():
+
+        def work():
+            day = as_of or org_today()
+            if day == org_today():
+                KpiDirty.objects.all().delete()
+            return kpi_snapshot_pass(day)
+
+        return _pass_transaction(work)
+
+
+def kpi_refresh_soon() -> None:
+    """Enqueue the dirty-scope refresh once this transaction commits (once per
+    transaction); when the broker is down, the minute sweep of beat catches up."""
+    if any(func is _enqueue_refresh for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_refresh)
+
+
+def _enqueue_refresh():
+    from .tasks import kpi_refresh
+
+    try:
+        kpi_refresh.delay()
+    except Exception:  # the broker is down: the marks wait in Postgres for the sweep
+        log.warning("could not enqueue the KPI refresh; the sweep will run it")
+
+
+def forecast_accuracy(grain: str, calendar: str, period_start: date, scope: Scope):
+    """1 − |weighted forecast frozen on the period's first day − bookings at its last day|
+    ÷ bookings at its last day, for a closed period; None when either is unknown."""
+    frozen = ForecastFreeze.objects.filter(
+        kpi="forecast_weighted",
+        grain=grain,
+        calendar=calendar,
+        period_start=period_start,
+        scope_kind=scope.kind,
+        scope_id=scope.id,
+    ).first()
+    _start, last = current_period(grain, period_start, calendar)
+    booked = KpiSnapshot.objects.filter(
+        Q(kpi="bookings", grain=grain, calendar=calendar, period_start=period_start),
+        scope_kind=scope.kind,
+        scope_id=scope.id,
+        as_of=last,
+    ).first()
+    if frozen is None or booked is None or booked.value is None:
+        return None
+    return kpis.forecast_accuracy(frozen.value, booked.value)

@@ -8,7 +8,7 @@ from crm.api import (
     HealthViewSet,
     SubscriptionViewSet,
 )
-from metrics.api import QuotaViewSet
+from metrics.api import KpiApi, KpiDrilldownApi, KpiSeriesApi, QuotaViewSet
 from pipeline.api import (
     HandoffViewSet,
     LeadViewSet,
@@ -36,5 +36,8 @@ router.register("health", HealthViewSet, basename="health")
 
 urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
+    path("kpis/", KpiApi.as_view(), name="api-kpis"),
+    path("kpis/series/", KpiSeriesApi.as_view(), name="api-kpi-series"),
+    path("kpis/drilldown/", KpiDrilldownApi.as_view(), name="api-kpi-drilldown"),
     *router.urls,
 ]

@@ -130,14 +130,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A worker on the test database; its broker keys are this pytest process's own."""
+def subprocess_env() -> dict:
+    """The environment of a child process (worker, management command) that works on this
+    test process's database and broker keys."""
     db = connection.settings_dict
     host = quote(db["HOST"], safe="") if db["HOST"].startswith("/") else db["HOST"]
     auth = db["USER"] + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
     port = f":{db['PORT']}" if db["PORT"] else ""
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "revops.settings",
         "DJANGO_DEBUG": "false",
@@ -146,6 +146,12 @@ def celery_worker_process(transactional_db):
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_KEY_PREFIX": settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"],
     }
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A worker on the test database; its broker keys are this pytest process's own."""
+    env = subprocess_env()
     worker = subprocess.Popen(
         [
             sys.executable,

@@ -852,6 +852,8 @@ SILENT_INSERTS = [
 
 def import_dataset(folder, *, skip_invalid=False, dry_run=False, progress=None) -> Report:
     """`progress(rows_read_so_far)` is called after every batch (for a progress bar)."""
+    from metrics.services import kpi_refresh_soon
+
     folder = Path(folder)
     report = Report()
     try:
@@ -864,6 +866,8 @@ def import_dataset(folder, *, skip_invalid=False, dry_run=False, progress=None) 
                     _import_file(entity, path, state, report, skip_invalid, dry_run)
             if (report.problems and not skip_invalid) or dry_run:
                 raise Rollback
+            # The triggers marked the owners concerned; bulk writes send no signals.
+            kpi_refresh_soon()
     except Rollback:
         pass
     return report

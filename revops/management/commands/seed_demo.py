@@ -1,9 +1,12 @@
 """Build a believable demo organisation. Later sections add their records here."""
 
 import random
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -108,7 +111,35 @@ class Command(BaseCommand):
                 self.stderr.write("demo records exist already; people refreshed only")
             else:
                 self.seed_records(rng, SCALES[scale])
+        self.backfill_snapshots()
         self.print_logins()
+
+    def backfill_snapshots(self) -> None:
+        """KPI history for the dashboards: each month's end over the last year and every one
+        of the last seven days (kpi_backfill)."""
+        from metrics.services import org_today
+
+        today = org_today()
+        started = time.monotonic()
+        call_command(
+            "kpi_backfill",
+            "--from",
+            (today - timedelta(days=366)).isoformat(),
+            "--to",
+            (today - timedelta(days=8)).isoformat(),
+            "--every",
+            "period-end",
+            stderr=StringIO(),
+        )
+        call_command(
+            "kpi_backfill",
+            "--from",
+            (today - timedelta(days=7)).isoformat(),
+            "--to",
+            today.isoformat(),
+            stderr=StringIO(),
+        )
+        self.stderr.write(f"KPI snapshots backfilled in {time.monotonic() - started:.1f} s")
 
     def seed_people(self, rng: random.Random, scale: dict) -> None:
         org = Organisation.get()

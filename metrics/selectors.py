@@ -1,0 +1,298 @@
+"""The KPI inputs, as set-based SQL aggregates grouped by owner.
+
+`kpi_inputs()` answers, for one as-of date D and the periods that contain it, every
+additive input of `metrics/kpis.py` per owner (a user id, or None for records without an
+owner) in a handful of queries, whatever the number of records: one over the deals open
+at D, two over the deals closed in the window, one over leads, one over quotas and one
+over subscriptions per account. A team's or the organisation's inputs are sums of these.
+Scope rules (kpis.md): deals by their owner, leads by theirs, subscriptions by their
+account's owner; amounts, owners and categories as they are now, only the stage at D from
+the history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from fractions import Fraction
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Least
+
+from crm.models import Subscription
+from pipeline.models import Lead, Opportunity, StageChange
+from revops.models import Organisation
+from revops.money import converted
+
+from .kpis import empty_inputs
+from .models import Quota
+
+ZERO = Value(0, output_field=DecimalField(max_digits=40, decimal_places=14))
+
+
+class DaysBetween(Func):
+    """later − earlier, two dates, in whole days (Postgres date subtraction)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+
+def probability_at(day: date):
+    """SQL: the probability of the stage an opportunity was in at the end of `day`: its
+    latest history row on or before `day` (same day: the later stage by position), else its
+    earliest row, else its current stage."""
+    history = StageChange.objects.filter(opportunity=OuterRef("pk"))
+    latest = history.filter(entered_on__lte=day).order_by(
+        "-entered_on", "-to_stage__position", "-id"
+    )
+    earliest = history.order_by("entered_on", "to_stage__position", "id")
+    return Coalesce(
+        Subquery(latest.values("to_stage__probability")[:1]),
+        Subquery(earliest.values("to_stage__probability")[:1]),
+        F("stage__probability"),
+    )
+
+
+def _first_touch():
+    """SQL: the earliest of the deal's creation and the creation of every lead converted
+    into it, whoever owns the lead."""
+    leads = (
+        Lead.objects.filter(converted_opportunity=OuterRef("pk"))
+        .order_by()
+        .values("converted_opportunity")
+        .annotate(first=Min("created_on"))
+        .values("first")
+    )
+    return Least("created_on", Coalesce(Subquery(leads), F("created_on")))
+
+
+def _owned(queryset, owners, field="owner_id"):
+    """The records of `owners` (user ids; None among them means "no owner"), or all."""
+    if owners is None:
+        return queryset
+    ids = [owner for owner in owners if owner is not None]
+    condition = Q(**{f"{field}__in": ids})
+    if None in owners:
+        condition |= Q(**{f"{field}__isnull": True})
+    return queryset.filter(condition)
+
+
+def _open_at(as_of, periods, base, owners):
+    deals = _owned(
+        Opportunity.objects.filter(created_on__lte=as_of).filter(
+            Q(closed_on__isnull=True) | Q(closed_on__gt=as_of)
+        ),
+        owners,
+    )
+    amount = converted("amount", "currency", Value(as_of), base)
+    weighted = amount * probability_at(as_of)
+    aggregates = {
+        "open_count": Count("id"),
+        "open_amount": Sum(amount),
+        "open_weighted": Sum(weighted),
+    }
+    for grain, (start, last) in periods.items():
+        due = Q(expected_close_on__gte=start, expected_close_on__lte=last)
+        counted = due & ~Q(forecast_category="omitted")
+        aggregates |= {
+            f"forecast_commit_amount:{grain}": Sum(
+                amount, filter=due & Q(forecast_category="commit")
+            ),
+            f"forecast_best_case_amount:{grain}": Sum(
+                amount, filter=due & Q(forecast_category="best_case")
+            ),
+            f"forecast_weighted_amount:{grain}": Sum(weighted, filter=counted),
+            f"forecast_open_amount:{grain}": Sum(amount, filter=counted),
+        }
+    return deals.order_by().values("owner_id").annotate(**aggregates)
+
+
+def _closed_in(as_of, periods, base, owners):
+    year_back = as_of - timedelta(days=364)
+    since = min([year_back, *(start for start, _last in periods.values())])
+    deals = _owned(
+        Opportunity.objects.filter(
+            status__in=["won", "lost"], closed_on__gte=since, closed_on__lte=as_of
+        ),
+        owners,
+    )
+    amount = converted("amount", "currency", OuterRef("closed_on"), base)
+    won_365d = Q(status="won", closed_on__gte=year_back)
+    aggregates = {"won_365d_amount": Sum(amount, filter=won_365d)}
+    for grain, (start, _last) in periods.items():
+        won = Q(status="won", closed_on__gte=start)
+        aggregates |= {
+            f"won_count:{grain}": Count("id", filter=won),
+            f"lost_count:{grain}": Count("id", filter=Q(status="lost", closed_on__gte=start)),
+            f"won_amount:{grain}": Sum(amount, filter=won),
+            f"won_created_in_period_amount:{grain}": Sum(
+                amount, filter=won & Q(created_on__gte=start)
+            ),
+            f"won_expansion_amount:{grain}": Sum(amount, filter=won & Q(kind="expansion")),
+            f"won_cycle_days:{grain}": Sum(DaysBetween("closed_on", "created_on"), filter=won),
+            f"won_touch_days:{grain}": Sum(DaysBetween("closed_on", _first_touch()), filter=won),
+        }
+    totals = deals.order_by().values("owner_id").annotate(**aggregates)
+
+    # ACV divides by each deal's contract length: summed per length, divided exactly later.
+    recurring = amount - Coalesce(
+        converted("one_time_amount", "currency", OuterRef("closed_on"), base), ZERO
+    )
+    by_length = {}
+    for grain, (start, _last) in periods.items():
+        won = Q(status="won", closed_on__gte=start)
+        by_length |= {
+            f"acv_count:{grain}": Count("id", filter=won),
+            f"acv_sum:{grain}": Sum(recurring, filter=won),
+        }
+    lengths = (
+        deals.filter(status="won", contract_months__gt=0)
+        .order_by()
+        .values("owner_id", "contract_months")
+        .annotate(**by_length)
+    )
+    return totals, lengths
+
+
+def _leads(as_of, periods, owners):
+    since = min(start for start, _last in periods.values())
+    window = Q()
+    for field in ("created_on", "handed_off_on", "accepted_on", "converted_on"):
+        window |= Q(**{f"{field}__gte": since, f"{field}__lte": as_of})
+    aggregates = {}
+    for grain, (start, _last) in periods.items():
+
+        def within(field, start=start):
+            return Q(**{f"{field}__gte": start, f"{field}__lte": as_of})
+
+        answered = within("accepted_on") & Q(handed_off_on__isnull=False)
+        aggregates |= {
+            f"leads_created_count:{grain}": Count("id", filter=within("created_on")),
+            f"leads_handed_off_count:{grain}": Count("id", filter=within("handed_off_on")),
+            f"leads_accepted_count:{grain}": Count("id", filter=within("accepted_on")),
+            f"leads_converted_count:{grain}": Count("id", filter=within("converted_on")),
+            f"response_days:{grain}": Sum(
+                DaysBetween("accepted_on", "handed_off_on"), filter=answered
+            ),
+            f"response_count:{grain}": Count("id", filter=answered),
+        }
+    leads = _owned(Lead.objects.filter(window), owners)
+    return leads.order_by().values("owner_id").annotate(**aggregates)
+
+
+def _quotas(periods, owners):
+    aggregates = {
+        f"quota_amount:{grain}": Sum(
+            "amount", filter=Q(period_start__gte=start, period_end__lte=last)
+        )
+        for grain, (start, last) in periods.items()
+    }
+    quotas = _owned(Quota.objects.all(), owners, "user_id")
+    return quotas.order_by().values(owner_id=F("user_id")).annotate(**aggregates)
+
+
+def _active_on(day):
+    return Q(start_on__lte=day) & (Q(end_on__isnull=True) | Q(end_on__gt=day))
+
+
+def _subscriptions(as_of, periods, base, owners):
+    """Per owner: MRR at D, the accounts paying then, and the movements of each period,
+    from each account's MRR at opening O(a), at D C(a) and 365 days earlier."""
+    mrr = converted("mrr", "currency", OuterRef("start_on"), base)
+    per_account = {
+        "c": Coalesce(Sum(mrr, filter=_active_on(as_of)), ZERO),
+        "y": Coalesce(Sum(mrr, filter=_active_on(as_of - timedelta(days=365))), ZERO),
+    }
+    grains = list(periods)
+    for index, (start, _last) in enumerate(periods.values()):
+        per_account[f"o{index}"] = Coalesce(
+            Sum(mrr, filter=_active_on(start - timedelta(days=1))), ZERO
+        )
+        per_account[f"e{index}"] = Count("id", filter=Q(start_on__lt=start))
+    accounts = (
+        _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
+        .order_by()
+        .values(account_key=F("account_id"), owner_key=F("account__owner_id"))
+    )
+    inner_sql, params = accounts.annotate(**per_account).query.sql_with_params()
+
+    columns = [
+        "SUM(c) AS closing_mrr_total",
+        "COUNT(*) FILTER (WHERE c > 0) AS paying_accounts",
+        "SUM(y) FILTER (WHERE y > 0) AS year_ago_mrr_total",
+        "SUM(c) FILTER (WHERE y > 0) AS retained_12m_total",
+        "SUM(LEAST(y, c)) FILTER (WHERE y > 0) AS retained_floor_12m_total",
+    ]
+    for index, grain in enumerate(grains):
+        o, e = f"o{index}", f"e{index}"
+        columns += [
+            f'SUM({o}) AS "opening_mrr_total:{grain}"',
+            f'SUM(c) FILTER (WHERE {o} = 0 AND c > 0 AND {e} = 0) AS "new_mrr_total:{grain}"',
+            f"SUM(c) FILTER (WHERE {o} = 0 AND c > 0 AND {e} > 0) "
+            f'AS "reactivation_mrr_total:{grain}"',
+            f'SUM(c - {o}) FILTER (WHERE {o} > 0 AND c > {o}) AS "expansion_mrr_total:{grain}"',
+            f'SUM({o} - c) FILTER (WHERE c > 0 AND c < {o}) AS "contraction_mrr_total:{grain}"',
+            f'SUM({o}) FILTER (WHERE {o} > 0 AND c = 0) AS "churned_mrr_total:{grain}"',
+            f'COUNT(*) FILTER (WHERE {o} > 0) AS "opening_accounts:{grain}"',
+            f'COUNT(*) FILTER (WHERE {o} > 0 AND c = 0) AS "churned_accounts:{grain}"',
+            f'SUM(c) FILTER (WHERE {o} > 0) AS "retained_mrr_total:{grain}"',
+            f'SUM(LEAST({o}, c)) FILTER (WHERE {o} > 0) AS "retained_floor_total:{grain}"',
+        ]
+    # Only the column list (constants of this module) is formatted in; values are parameters.
+    selected = ", ".join(columns)
+    sql = f"SELECT owner_key AS owner_id, {selected} FROM ({inner_sql}) AS t GROUP BY 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def kpi_inputs(as_of: date, periods: dict, owners=None) -> dict:
+    """{key: {owner id or None: inputs}} for the periods {key: (start, last day)} that
+    contain `as_of` (a key names a grain and calendar, such as "quarter-jalali"); `owners`
+    (user ids, None among them for "no owner") limits the records to theirs, None takes
+    all."""
+    base = Organisation.get().base_currency
+    result: dict = {grain: defaultdict(empty_inputs) for grain in periods}
+
+    def take(rows):
+        for row in rows:
+            owner = row.pop("owner_id")
+            for name, value in row.items():
+                if value is None:
+                    continue
+                key, _sep, grain = name.partition(":")
+                for target in [grain] if grain else periods:
+                    result[target][owner][key] += Fraction(value)
+
+    take(_open_at(as_of, periods, base, owners))
+    totals, lengths = _closed_in(as_of, periods, base, owners)
+    take(totals)
+    for row in lengths:
+        for grain in periods:
+            inputs = result[grain][row["owner_id"]]
+            count = row[f"acv_count:{grain}"]
+            if count:
+                inputs["acv_count"] += count
+                months = row["contract_months"]
+                inputs["acv_by_months"][months] = inputs["acv_by_months"].get(
+                    months, Fraction(0)
+                ) + Fraction(row[f"acv_sum:{grain}"])
+    take(_leads(as_of, periods, owners))
+    take(_quotas(periods, owners))
+    take(_subscriptions(as_of, periods, base, owners))
+    return {grain: dict(owners_inputs) for grain, owners_inputs in result.items()}
