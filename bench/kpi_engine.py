@@ -55,7 +55,7 @@ SELECT 'opp-' || d, (SELECT min(id) FROM crm_account) + d % {accounts}, 'Deal ' 
     (SELECT min(id) FROM revops_user) + (d * 7) % {users},
     (SELECT id FROM pipeline_pipeline WHERE is_default),
     s.id, s.outcome, CASE WHEN d % 5 = 0 THEN 'expansion' ELSE 'new_business' END,
-    round((500 + (d * 7919) % 50000 * (1 + (d % 13 = 0)::int * 20))::numeric, 2),
+    round((500 + (d::bigint * 7919) % 50000 * (1 + (d % 13 = 0)::int * 20))::numeric, 2),
     CASE WHEN d % 4 = 0 THEN 100 END,
     CASE WHEN d % 10 = 0 THEN 'EUR' ELSE 'USD' END, 12,
     DATE '2023-01-01' + d % 1400 + 60,
@@ -79,15 +79,16 @@ SELECT 'lead-' || l, '', '', '', '', 'web', '', '', '', 'mql',
     DATE '2023-01-01' + l % 1400 + 2, DATE '2023-01-01' + l % 1400 + 5, NULL, ''
 FROM generate_series(1, {leads}) l;
 INSERT INTO crm_subscription (external_id, account_id, product, mrr, currency, start_on, end_on,
-    status)
+    status, churn_note, created_at)
 SELECT 'sub-' || s, (SELECT min(id) FROM crm_account) + s % {accounts}, 'Plan',
     100 + s % 900, CASE WHEN s % 10 = 0 THEN 'EUR' ELSE 'USD' END,
     DATE '2023-01-01' + s % 1400, CASE WHEN s % 3 = 0 THEN DATE '2023-01-01' + s % 1400 + 200 END,
-    'confirmed'
+    'confirmed', '', now()
 FROM generate_series(1, {subs}) s;
 INSERT INTO revops_fxrate (currency, rate_to_base, valid_from)
 VALUES ('EUR', 1.08, '2023-01-01'), ('EUR', 1.12, '2025-06-01');
 SET session_replication_role = origin;
+SELECT stage_history_end_refresh(ARRAY(SELECT id FROM pipeline_opportunity));
 ANALYZE;
 """
 

@@ -378,14 +378,16 @@ class Kpi:
     key: str
     unit: str
     function: object
+    parameters: tuple[str, ...] = ()
 
     @property
     def formula(self) -> str:
         return " ".join(inspect.getdoc(self.function).split())
 
-    @property
-    def parameters(self) -> tuple[str, ...]:
-        return tuple(inspect.signature(self.function).parameters)
+
+def _kpi(key: str, unit: str) -> Kpi:
+    function = globals()[key]
+    return Kpi(key, unit, function, tuple(inspect.signature(function).parameters))
 
 
 _UNITS = {
@@ -401,7 +403,7 @@ _UNITS = {
 }
 
 KPIS: dict[str, Kpi] = {
-    key: Kpi(key, unit, globals()[key]) for unit, keys in _UNITS.items() for key in keys.split()
+    key: _kpi(key, unit) for unit, keys in _UNITS.items() for key in keys.split()
 }
 # The order of the spec's tables, for tables and JSON output.
 ORDER = (
@@ -480,7 +482,9 @@ def round_half_up(value, places: int) -> Decimal:
     """An exact value rounded once, half away from zero, to `places` decimals (decided on
     the exact fraction, never on a rounded quotient)."""
     value = Fraction(value)
-    units = int(abs(value) * 10**places + Fraction(1, 2))
+    numerator, denominator = abs(value.numerator), value.denominator
+    # floor(|value| × 10^places + 1/2) in integers.
+    units = (2 * numerator * 10**places + denominator) // (2 * denominator)
     return Decimal(-units if value < 0 else units).scaleb(-places)
 
 

@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     F,
@@ -29,6 +30,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Least
 
@@ -54,16 +56,21 @@ class DaysBetween(Func):
 def probability_at(day: date):
     """SQL: the probability of the stage an opportunity was in at the end of `day`: its
     latest history row on or before `day` (same day: the later stage by position), else its
-    earliest row, else its current stage."""
+    earliest row, else its current stage. The trigger-kept last row of the history
+    (`StageHistoryEnd`) answers for every day since it, so the history itself is read only
+    for deals that moved after `day`."""
     history = StageChange.objects.filter(opportunity=OuterRef("pk"))
     latest = history.filter(entered_on__lte=day).order_by(
         "-entered_on", "-to_stage__position", "-id"
     )
     earliest = history.order_by("entered_on", "to_stage__position", "id")
-    return Coalesce(
-        Subquery(latest.values("to_stage__probability")[:1]),
-        Subquery(earliest.values("to_stage__probability")[:1]),
-        F("stage__probability"),
+    return Case(
+        When(history_end__isnull=True, then=F("stage__probability")),
+        When(history_end__entered_on__lte=day, then=F("history_end__stage__probability")),
+        default=Coalesce(
+            Subquery(latest.values("to_stage__probability")[:1]),
+            Subquery(earliest.values("to_stage__probability")[:1]),
+        ),
     )
 
 

@@ -170,40 +170,58 @@ def kpi_report(as_of: date, grain: str, calendar: str, scope: Scope, *, store: b
     }
 
 
-def _snapshot_rows(values, grain, calendar, start, as_of, scope, now) -> list[KpiSnapshot]:
+SNAPSHOT_COLUMNS = (
+    "kpi",
+    "grain",
+    "calendar",
+    "period_start",
+    "as_of",
+    "scope_kind",
+    "scope_id",
+    "value",
+    "formula_version",
+    "computed_at",
+)
+
+
+def _snapshot_rows(values, grain, calendar, start, as_of, scope, now) -> list[tuple]:
     return [
-        KpiSnapshot(
-            kpi=key,
-            grain=grain,
-            calendar=calendar,
-            period_start=start,
-            as_of=as_of,
-            scope_kind=scope.kind,
-            scope_id=scope.id,
-            value=kpis.stored(key, value),
-            formula_version=kpis.FORMULA_VERSION,
-            computed_at=now,
+        (
+            key,
+            grain,
+            calendar,
+            start,
+            as_of,
+            scope.kind,
+            scope.id,
+            kpis.stored(key, value),
+            kpis.FORMULA_VERSION,
+            now,
         )
         for key, value in values.items()
     ]
 
 
-def _snapshots_upsert(rows: list[KpiSnapshot]) -> None:
-    KpiSnapshot.objects.bulk_create(
-        rows,
-        batch_size=5000,
-        update_conflicts=True,
-        unique_fields=[
-            "scope_kind",
-            "scope_id",
-            "grain",
-            "calendar",
-            "kpi",
-            "as_of",
-            "period_start",
-        ],
-        update_fields=["value", "formula_version", "computed_at"],
-    )
+def _snapshots_upsert(rows: list[tuple]) -> None:
+    """Insert or overwrite snapshot rows on their unique key: COPY into a temporary table,
+    then one INSERT … ON CONFLICT (a pass writes tens of thousands of rows)."""
+    columns = ", ".join(SNAPSHOT_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS kpi_snapshot_load ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM metrics_kpisnapshot WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY kpi_snapshot_load ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO metrics_kpisnapshot ({columns}) "  # noqa: S608 (constant columns)
+            f"SELECT {columns} FROM kpi_snapshot_load "
+            "ON CONFLICT (scope_kind, scope_id, grain, calendar, kpi, as_of, period_start) "
+            "DO UPDATE SET value = EXCLUDED.value, "
+            "formula_version = EXCLUDED.formula_version, computed_at = EXCLUDED.computed_at"
+        )
+        cursor.execute("TRUNCATE kpi_snapshot_load")
 
 
 # --- Passes: every scope of one day ----------------------------------------------------------
@@ -269,7 +287,7 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
     team_ids = list(Team.objects.values_list("pk", flat=True))
     rewritten_users = set(team_of) if owner_keys is None else set(owner_keys) & set(team_of)
     now = timezone.now()
-    rows: list[KpiSnapshot] = []
+    rows: list[tuple] = []
     freezes: list[ForecastFreeze] = []
     for period, (start, _last) in periods.items():
         grain, calendar = period.split("-")

@@ -679,6 +679,27 @@ class StageChange(models.Model):
         return f"{self.opportunity} → {self.to_stage} ({self.entered_on})"
 
 
+class StageHistoryEnd(models.Model):
+    """The last row of a deal's stage history by the KPI rule (latest `entered_on`; on the
+    same day, the stage with the larger position): its stage at any day from `entered_on`
+    on. Kept by database triggers (migration 0006) on every stage-history insert or delete
+    and every reordering of stages, never written by the app, so "stage at D" costs a join
+    instead of a history lookup per deal (metrics.selectors.probability_at)."""
+
+    opportunity = models.OneToOneField(
+        Opportunity, on_delete=models.CASCADE, primary_key=True, related_name="history_end"
+    )
+    entered_on = models.DateField()
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("last stage change")
+        verbose_name_plural = _("last stage changes")
+
+    def __str__(self):
+        return f"{self.opportunity_id}: {self.stage_id} since {self.entered_on}"
+
+
 class ChecklistTemplateItem(models.Model):
     """A step every sales → CS handoff lists (the admin edits the list)."""
 

@@ -16,7 +16,6 @@ from django.db.models import (
     F,
     OuterRef,
     Subquery,
-    Value,
     When,
 )
 from django.db.models.functions import Coalesce, Round
@@ -59,12 +58,17 @@ def converted(amount_field: str, currency_field: str, date_expression, base: str
         Subquery(latest.values("rate_to_base")[:1]),
         Subquery(earliest.values("rate_to_base")[:1]),
     )
-    rate = Case(When(**{currency_field: base}, then=Value(Decimal(1))), default=rate)
-    return Round(
-        ExpressionWrapper(
-            F(amount_field) * rate, output_field=DecimalField(max_digits=40, decimal_places=14)
+    # The base currency's rate is 1: its amounts pass through untouched (and cheaply).
+    return Case(
+        When(**{currency_field: base}, then=F(amount_field)),
+        default=Round(
+            ExpressionWrapper(
+                F(amount_field) * rate,
+                output_field=DecimalField(max_digits=40, decimal_places=14),
+            ),
+            2,
         ),
-        2,
+        output_field=DecimalField(max_digits=40, decimal_places=14),
     )
 
 

@@ -124,3 +124,11 @@ def test_content_security_policy_has_no_unsafe_inline(monkeypatch):
     for directive in ("script-src", "style-src", "default-src"):
         assert "'unsafe-inline'" not in policy[directive]
         assert "'unsafe-eval'" not in policy[directive]
+
+
+def test_a_management_command_runs_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("DARAMAD_COMMAND_LINE", "1")
+    settings = load(monkeypatch, DJANGO_DEBUG="false")
+    assert len(settings["SECRET_KEY"]) >= 50
+    assert not settings["SECRET_KEY"].startswith("insecure-")
+    assert settings["DEBUG"] is False

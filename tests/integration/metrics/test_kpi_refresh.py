@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 
 from crm.models import Account
 from metrics.kpis import stored
@@ -205,3 +205,37 @@ def test_an_import_marks_the_owners_of_what_it_brought(tmp_path, rep):
     report = import_dataset(tmp_path)
     assert not report.problems
     assert _marks() == {rep.pk, KpiDirty.NO_OWNER}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_passes_never_double_write(rep, teammate):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    today = org_today()
+    for n in range(20):
+        deal(rep if n % 2 else teammate, "Proposal", amount=100 + n, created_on=today)
+
+    def run(n):
+        try:
+            if n % 2:
+                return kpi_recompute_day()
+            Opportunity.objects.filter(owner=rep).update(amount=F("amount") + 1)
+            return kpi_refresh_dirty()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(run, range(8)))
+    kpi_refresh_dirty()
+    duplicates = (
+        KpiSnapshot.objects.values(
+            "kpi", "grain", "calendar", "period_start", "as_of", "scope_kind", "scope_id"
+        )
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert not duplicates.exists()
+    assert not KpiDirty.objects.exists()
+    _assert_snapshots_fresh(today, [Scope.org(), Scope.of_owner(rep), Scope.of_team(rep.team)])
