@@ -22,8 +22,14 @@ class Command(BaseCommand):
         params = {
             key: options[key]
             for key in ("as_of", "period", "calendar", "team", "owner")
-            if options[key]
+            if options[key] is not None
         }
+        empty = [key for key, value in params.items() if not value.strip()]
+        if empty:
+            raise CommandError(
+                "; ".join(f"--{key.replace('_', '-')}: empty value" for key in empty),
+                returncode=2,
+            )
         try:
             query = kpi_query(params)
         except KpiQueryError as error:

@@ -120,6 +120,8 @@ def test_nowruz_and_esfand_29_split_the_jalali_year(rep):
         ["--as-of", "yesterday"],
         ["--team", "Nobody"],
         ["--owner", "ghost@example.com"],
+        ["--as-of", ""],
+        ["--team", ""],
     ],
 )
 def test_bad_arguments_exit_with_status_2_and_a_message(args, rep):
