@@ -127,6 +127,8 @@ class KpiInputs(models.Model):
     owner_key = models.IntegerField()
     # {"month-gregorian": {input: "exact fraction", ...}, ...}
     inputs = models.JSONField()
+    # {"month-gregorian": {breakdown: {key: ["number", ...]}}, ...}
+    breakdowns = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
@@ -177,3 +179,76 @@ class ForecastFreeze(models.Model):
 
     def __str__(self):
         return f"{self.kpi} {self.scope_kind}:{self.scope_id} frozen {self.period_start}"
+
+
+class KpiBreakdown(models.Model):
+    """A dashboard breakdown (metrics/breakdowns.py) for a scope, as of a day, for the period
+    containing it: {key: [numbers]}. Written with the snapshots, upserted on the same key."""
+
+    name = models.CharField(max_length=40)
+    grain = models.CharField(max_length=8)
+    calendar = models.CharField(max_length=10)
+    period_start = models.DateField()
+    as_of = models.DateField()
+    scope_kind = models.CharField(max_length=5, choices=KpiSnapshot.ScopeKind.choices)
+    scope_id = models.IntegerField(default=0)
+    data = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "scope_kind",
+                    "scope_id",
+                    "grain",
+                    "calendar",
+                    "name",
+                    "as_of",
+                    "period_start",
+                ],
+                name="kpibreakdown_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.scope_kind}:{self.scope_id} {self.as_of}"
+
+
+class Goal(models.Model):
+    """A shared target an executive sets for a KPI, a period and a scope (NRR ≥ 1.10 this
+    quarter for the organisation, win rate ≥ 0.30 for a team…), shown on every dashboard
+    with its progress."""
+
+    class Comparison(models.TextChoices):
+        AT_LEAST = "gte", _("at least")
+        AT_MOST = "lte", _("at most")
+
+    kpi = models.CharField(_("KPI"), max_length=40)
+    grain = models.CharField(_("period"), max_length=8)
+    calendar = models.CharField(_("calendar"), max_length=10)
+    period_start = models.DateField(_("period start"))
+    scope_kind = models.CharField(_("scope"), max_length=5, choices=KpiSnapshot.ScopeKind.choices)
+    scope_id = models.IntegerField(_("scope id"), default=0)
+    comparison = models.CharField(
+        _("comparison"), max_length=3, choices=Comparison.choices, default=Comparison.AT_LEAST
+    )
+    target = models.DecimalField(_("target"), max_digits=24, decimal_places=4)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("set by")
+    )
+    created_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["period_start", "kpi"]
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi", "grain", "calendar", "period_start", "scope_kind", "scope_id"],
+                name="goal_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kpi} {self.get_comparison_display()} {self.target}"

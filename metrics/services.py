@@ -15,6 +15,7 @@ How snapshots stay correct and prompt (shared/spec/kpis.md):
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -31,6 +32,7 @@ from django.utils import timezone
 from revops.models import Organisation, Team, User
 
 from . import kpis
+from .breakdowns import BREAKDOWNS, add_breakdowns, breakdown_inputs, serialise
 from .models import ForecastFreeze, KpiDirty, KpiInputs, KpiSnapshot, Quota
 from .periods import CALENDARS, GRAINS, current_period
 from .selectors import kpi_inputs
@@ -202,26 +204,45 @@ def _snapshot_rows(values, grain, calendar, start, as_of, scope, now) -> list[tu
     ]
 
 
+SNAPSHOT_KEY = ("scope_kind", "scope_id", "grain", "calendar", "kpi", "as_of", "period_start")
+BREAKDOWN_COLUMNS = (
+    "name",
+    "grain",
+    "calendar",
+    "period_start",
+    "as_of",
+    "scope_kind",
+    "scope_id",
+    "data",
+    "computed_at",
+)
+BREAKDOWN_KEY = ("scope_kind", "scope_id", "grain", "calendar", "name", "as_of", "period_start")
+
+
 def _snapshots_upsert(rows: list[tuple]) -> None:
-    """Insert or overwrite snapshot rows on their unique key: COPY into a temporary table,
-    then one INSERT … ON CONFLICT (a pass writes tens of thousands of rows)."""
-    columns = ", ".join(SNAPSHOT_COLUMNS)
+    _upsert("metrics_kpisnapshot", SNAPSHOT_COLUMNS, SNAPSHOT_KEY, rows)
+
+
+def _upsert(table: str, columns: tuple, key: tuple, rows: list[tuple]) -> None:
+    """Insert or overwrite rows on their unique key: COPY into a temporary table, then one
+    INSERT … ON CONFLICT (a pass writes tens of thousands of rows). Names are constants of
+    this module; values travel through COPY."""
+    names = ", ".join(columns)
+    load = f"load_{table}"
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS kpi_snapshot_load ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {columns} FROM metrics_kpisnapshot WITH NO DATA"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {load} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {names} FROM {table} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY kpi_snapshot_load ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {load} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO metrics_kpisnapshot ({columns}) "  # noqa: S608 (constant columns)
-            f"SELECT {columns} FROM kpi_snapshot_load "
-            "ON CONFLICT (scope_kind, scope_id, grain, calendar, kpi, as_of, period_start) "
-            "DO UPDATE SET value = EXCLUDED.value, "
-            "formula_version = EXCLUDED.formula_version, computed_at = EXCLUDED.computed_at"
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {load} "  # noqa: S608
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
-        cursor.execute("TRUNCATE kpi_snapshot_load")
+        cursor.execute(f"TRUNCATE {load}")
 
 
 # --- Passes: every scope of one day ----------------------------------------------------------
@@ -253,7 +274,8 @@ def _deserialise(data: dict) -> dict:
 
 
 def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
-    """Snapshots of `as_of` for every scope, in every snapshot calendar and grain.
+    """Snapshots and breakdowns of `as_of` for every scope, in every snapshot calendar and
+    grain.
 
     With `owner_keys` (user ids, 0 for "no owner"), only those owners' records are queried
     again; everyone else's inputs come from today's stored `KpiInputs`, and the owners, every
@@ -262,25 +284,40 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
     started = time.monotonic()
     calendars = snapshot_calendars()
     periods = periods_of(as_of, calendars)
-    stored = {row.owner_key: row.inputs for row in KpiInputs.objects.filter(as_of=as_of)}
-    complete = bool(stored) and all(set(periods) <= set(data) for data in stored.values())
+    stored = {row.owner_key: row for row in KpiInputs.objects.filter(as_of=as_of)}
+    complete = bool(stored) and all(
+        set(periods) <= set(row.inputs) and set(periods) <= set(row.breakdowns)
+        for row in stored.values()
+    )
     if owner_keys is not None and (not complete or KpiDirty.EVERYONE in owner_keys):
         owner_keys = None  # a new day, a new calendar or a change for everyone
 
-    if owner_keys is None:
-        fresh = kpi_inputs(as_of, periods)
-        inputs_by_owner: dict = defaultdict(dict)
-    else:
+    base = Organisation.get().base_currency
+    # {owner key: {period: inputs}} and {owner key: {period: breakdowns}}
+    inputs_by_owner: dict = defaultdict(dict)
+    breakdowns_by_owner: dict = defaultdict(dict)
+    owners = None
+    if owner_keys is not None:
         owners = [None if key == KpiDirty.NO_OWNER else key for key in owner_keys]
-        fresh = kpi_inputs(as_of, periods, owners)
-        inputs_by_owner = defaultdict(
-            dict, {key: _inputs_of(data, periods) for key, data in stored.items()}
-        )
+        for key, row in stored.items():
+            if key not in owner_keys:
+                inputs_by_owner[key] = {p: _deserialise(row.inputs[p]) for p in periods}
+                breakdowns_by_owner[key] = {p: row.breakdowns[p] for p in periods}
         for key in owner_keys:
             inputs_by_owner[key] = {period: kpis.empty_inputs() for period in periods}
-    for period, per_owner in fresh.items():
+            breakdowns_by_owner[key] = {period: {} for period in periods}
+    for period, per_owner in kpi_inputs(as_of, periods, owners).items():
         for owner_id, inputs in per_owner.items():
             inputs_by_owner[_owner_key(owner_id)][period] = inputs
+    for period, per_owner in breakdown_inputs(as_of, periods, base, owners).items():
+        for owner_id, data in per_owner.items():
+            breakdowns_by_owner[_owner_key(owner_id)][period] = data
+
+    # Every owner holds every period in both, so a stored row is complete.
+    for key in set(inputs_by_owner) | set(breakdowns_by_owner):
+        for period in periods:
+            inputs_by_owner[key].setdefault(period, kpis.empty_inputs())
+            breakdowns_by_owner[key].setdefault(period, {})
 
     users = list(User.objects.values_list("pk", "team_id"))
     team_of = dict(users)
@@ -288,32 +325,58 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
     rewritten_users = set(team_of) if owner_keys is None else set(owner_keys) & set(team_of)
     now = timezone.now()
     rows: list[tuple] = []
+    breakdown_rows: list[tuple] = []
     freezes: list[ForecastFreeze] = []
     for period, (start, _last) in periods.items():
         grain, calendar = period.split("-")
-        organisation = kpis.empty_inputs()
-        teams: dict = defaultdict(kpis.empty_inputs)
-        for key, by_period in inputs_by_owner.items():
-            inputs = by_period.get(period)
-            if inputs is None:
-                continue
-            kpis.add_inputs(organisation, inputs)
-            if team_of.get(key):
-                kpis.add_inputs(teams[team_of[key]], inputs)
-        scopes = [(Scope.org(), organisation)]
+        org_inputs, org_breakdowns = kpis.empty_inputs(), {}
+        team_inputs: dict = defaultdict(kpis.empty_inputs)
+        team_breakdowns: dict = defaultdict(dict)
+        for key in set(inputs_by_owner) | set(breakdowns_by_owner):
+            inputs = inputs_by_owner.get(key, {}).get(period)
+            data = breakdowns_by_owner.get(key, {}).get(period) or {}
+            team = team_of.get(key)
+            if inputs is not None:
+                kpis.add_inputs(org_inputs, inputs)
+                if team:
+                    kpis.add_inputs(team_inputs[team], inputs)
+            add_breakdowns(org_breakdowns, data)
+            if team:
+                add_breakdowns(team_breakdowns[team], data)
+        scopes = [(Scope.org(), org_inputs, org_breakdowns)]
         scopes += [
-            (Scope(KpiSnapshot.ScopeKind.TEAM, team_id), teams[team_id]) for team_id in team_ids
+            (
+                Scope(KpiSnapshot.ScopeKind.TEAM, team_id),
+                team_inputs[team_id],
+                team_breakdowns[team_id],
+            )
+            for team_id in team_ids
         ]
         scopes += [
             (
                 Scope(KpiSnapshot.ScopeKind.OWNER, pk),
                 inputs_by_owner.get(pk, {}).get(period) or kpis.empty_inputs(),
+                breakdowns_by_owner.get(pk, {}).get(period) or {},
             )
             for pk in rewritten_users
         ]
-        for scope, inputs in scopes:
+        for scope, inputs, data in scopes:
             values = kpis.evaluate(inputs)
             rows += _snapshot_rows(values, grain, calendar, start, as_of, scope, now)
+            breakdown_rows += [
+                (
+                    name,
+                    grain,
+                    calendar,
+                    start,
+                    as_of,
+                    scope.kind,
+                    scope.id,
+                    json.dumps(serialise({name: data.get(name, {})})[name]),
+                    now,
+                )
+                for name in BREAKDOWNS
+            ]
             if as_of == start:
                 freezes += [
                     ForecastFreeze(
@@ -328,8 +391,9 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
                     for key in FORECAST_KPIS
                 ]
     _snapshots_upsert(rows)
+    _upsert("metrics_kpibreakdown", BREAKDOWN_COLUMNS, BREAKDOWN_KEY, breakdown_rows)
     ForecastFreeze.objects.bulk_create(freezes, batch_size=5000, ignore_conflicts=True)
-    _inputs_store(as_of, inputs_by_owner, None if owner_keys is None else owner_keys)
+    _inputs_store(as_of, inputs_by_owner, breakdowns_by_owner, owner_keys)
     return {
         "as_of": as_of.isoformat(),
         "scoped": owner_keys is not None,
@@ -338,18 +402,14 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
     }
 
 
-def _inputs_of(data: dict, periods) -> dict:
-    return {period: _deserialise(data[period]) for period in periods}
-
-
-def _inputs_store(as_of: date, inputs_by_owner: dict, owner_keys) -> None:
+def _inputs_store(as_of: date, inputs_by_owner: dict, breakdowns_by_owner: dict, owner_keys):
     """Keep the owners' inputs of the latest day only (what a scoped pass re-adds)."""
     if KpiInputs.objects.filter(as_of__gt=as_of).exists():
         return  # a backfill of a past day
     KpiInputs.objects.filter(as_of__lt=as_of).delete()
     if owner_keys is None:
         KpiInputs.objects.filter(as_of=as_of).delete()
-        owner_keys = inputs_by_owner.keys()
+        owner_keys = set(inputs_by_owner) | set(breakdowns_by_owner)
     KpiInputs.objects.bulk_create(
         [
             KpiInputs(
@@ -359,13 +419,17 @@ def _inputs_store(as_of: date, inputs_by_owner: dict, owner_keys) -> None:
                     period: _serialise(inputs)
                     for period, inputs in inputs_by_owner.get(key, {}).items()
                 },
+                breakdowns={
+                    period: serialise(data)
+                    for period, data in breakdowns_by_owner.get(key, {}).items()
+                },
             )
             for key in owner_keys
         ],
         batch_size=2000,
         update_conflicts=True,
         unique_fields=["as_of", "owner_key"],
-        update_fields=["inputs"],
+        update_fields=["inputs", "breakdowns"],
     )
 
 

@@ -49,8 +49,10 @@ def test_every_kind_of_write_marks_its_owner(rep, teammate, other_team_rep):
     assert _marks() == set()  # a new account has no revenue yet
     subscription(account, 10, today.isoformat())
     assert _marks() == {other_team_rep.pk}
+    Account.objects.filter(pk=account.pk).update(name="Renamed")
+    assert _marks() == set()  # the name counts nowhere
     Account.objects.filter(pk=account.pk).update(health_score=40)
-    assert _marks() == set()  # health is not a KPI input
+    assert _marks() == {other_team_rep.pk}  # the health distribution
     Account.objects.filter(pk=account.pk).update(owner=rep)
     assert _marks() == {rep.pk, other_team_rep.pk}
     Lead.objects.create(source="web", status="new")

@@ -1,0 +1,338 @@
+"""The dashboards' breakdowns, computed with the KPI passes and stored like snapshots.
+
+Each breakdown maps a key (a stage, a persona, a lead source…) to a vector of additive
+numbers, aggregated per owner in SQL (like metrics/selectors.py), so a team's or the
+organisation's breakdown is the sum of its owners' and a change to one owner's records
+recomputes only that owner. The dashboards read the stored `KpiBreakdown` rows and never
+aggregate the records on page load. The same scope rules as the KPIs: deals by their owner,
+leads by theirs, accounts and subscriptions by the account's owner, handoffs by the user
+they are addressed to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Now
+
+from crm.models import AT_RISK_BELOW, Account, Activity, Subscription
+from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, StageChange
+from revops.money import converted
+
+from .selectors import DaysBetween, _owned, probability_at
+
+NONE_KEY = "—"
+
+# name: what each position of a key's vector holds (labels live with the templates).
+BREAKDOWNS = {
+    # Open deals at D by the stage they were in then.
+    "pipeline_stage": ("deals", "amount", "weighted"),
+    # Deals closed in the period, by deal kind, by the primary contact's persona and by
+    # the source of the lead converted into the deal ("direct" when none).
+    "deal_kind": ("won", "lost", "bookings", "cycle_days"),
+    "persona": ("won", "lost", "bookings", "cycle_days"),
+    "deal_source": ("won", "lost", "bookings", "cycle_days"),
+    # Open deals at D by source (the marketing-sourced pipeline is every source but direct).
+    "pipeline_source": ("deals", "amount"),
+    # Leads by source and by campaign: created, handed off (MQL), accepted (SQL), converted.
+    "lead_source": ("created", "mqls", "sqls", "converted"),
+    "lead_campaign": ("created", "mqls", "sqls", "converted"),
+    # Accounts by health band today.
+    "health": ("accounts",),
+    # Handoffs by kind: decided in the period on time / late, waiting now within / past SLA.
+    "handoff_sla": ("on_time", "late", "waiting", "breached"),
+    # Subscriptions ended in the period without a successor, by churn reason.
+    "churn_reason": ("subscriptions", "mrr"),
+    # The coaching view, per owner: deals open at D or won in the period, activities logged
+    # on them, and how many of their MEDDIC fields are filled.
+    "coaching": ("deals", "activities", "meddic_filled"),
+}
+DIRECT = "direct"
+
+
+def _stage_at(day):
+    """SQL: the id of the stage a deal was in at the end of `day` (kpis.md's rule)."""
+    history = StageChange.objects.filter(opportunity=OuterRef("pk"))
+    latest = history.filter(entered_on__lte=day).order_by(
+        "-entered_on", "-to_stage__position", "-id"
+    )
+    earliest = history.order_by("entered_on", "to_stage__position", "id")
+    return Case(
+        When(history_end__isnull=True, then=F("stage_id")),
+        When(history_end__entered_on__lte=day, then=F("history_end__stage_id")),
+        default=Coalesce(
+            Subquery(latest.values("to_stage_id")[:1]),
+            Subquery(earliest.values("to_stage_id")[:1]),
+        ),
+        output_field=IntegerField(),
+    )
+
+
+def _lead_source():
+    """SQL: the source of the earliest lead converted into the deal, or "direct"."""
+    leads = Lead.objects.filter(converted_opportunity=OuterRef("pk")).order_by("created_on", "id")
+    return Coalesce(Subquery(leads.values("source")[:1]), Value(DIRECT), output_field=CharField())
+
+
+def _open(as_of, base, owners):
+    return _owned(
+        Opportunity.objects.filter(created_on__lte=as_of).filter(
+            Q(closed_on__isnull=True) | Q(closed_on__gt=as_of)
+        ),
+        owners,
+    ).order_by()
+
+
+def _closed(as_of, periods, owners):
+    since = min(start for start, _last in periods.values())
+    return _owned(
+        Opportunity.objects.filter(
+            status__in=["won", "lost"], closed_on__gte=since, closed_on__lte=as_of
+        ),
+        owners,
+    ).order_by()
+
+
+def _plus(left: list, right: list) -> list:
+    return [a + b for a, b in zip(left, right, strict=True)]
+
+
+def _add(result, period, owner, name, key, vector):
+    target = result[period][owner].setdefault(name, {})
+    current = target.get(str(key))
+    values = [Decimal(v or 0) for v in vector]
+    target[str(key)] = values if current is None else _plus(current, values)
+
+
+def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
+    """{period: {owner id or None: {breakdown: {key: [Decimal, ...]}}}} (see BREAKDOWNS)."""
+    result: dict = {period: defaultdict(dict) for period in periods}
+
+    def every_period(rows, name, key_field, fields):
+        for row in rows:
+            for period in periods:
+                vector = [row[field] for field in fields]
+                _add(result, period, row["owner_id"], name, row[key_field], vector)
+
+    # Open deals at D: by stage and by source (point in time: the same for every period).
+    amount = converted("amount", "currency", Value(as_of), base)
+    open_deals = _open(as_of, base, owners)
+    every_period(
+        open_deals.annotate(stage_at=_stage_at(as_of))
+        .values("owner_id", "stage_at")
+        .annotate(
+            n_deals=Count("id"),
+            amount_sum=Sum(amount),
+            weighted_sum=Sum(amount * probability_at(as_of)),
+        ),
+        "pipeline_stage",
+        "stage_at",
+        ("n_deals", "amount_sum", "weighted_sum"),
+    )
+    every_period(
+        open_deals.annotate(source=_lead_source())
+        .values("owner_id", "source")
+        .annotate(n_deals=Count("id"), amount_sum=Sum(amount)),
+        "pipeline_source",
+        "source",
+        ("n_deals", "amount_sum"),
+    )
+
+    # Deals closed in the period: by kind, persona and source.
+    closed = _closed(as_of, periods, owners)
+    won_amount = converted("amount", "currency", OuterRef("closed_on"), base)
+    for name, key in (
+        ("deal_kind", F("kind")),
+        ("persona", Coalesce(F("primary_contact__persona__name"), Value(NONE_KEY))),
+        ("deal_source", _lead_source()),
+    ):
+        aggregates = {}
+        for period, (start, _last) in periods.items():
+            won = Q(status="won", closed_on__gte=start)
+            aggregates |= {
+                f"won:{period}": Count("id", filter=won),
+                f"lost:{period}": Count("id", filter=Q(status="lost", closed_on__gte=start)),
+                f"bookings:{period}": Sum(won_amount, filter=won),
+                f"cycle:{period}": Sum(DaysBetween("closed_on", "created_on"), filter=won),
+            }
+        for row in closed.annotate(key=key).values("owner_id", "key").annotate(**aggregates):
+            for period in periods:
+                vector = [row[f"{f}:{period}"] for f in ("won", "lost", "bookings", "cycle")]
+                if any(vector):
+                    _add(result, period, row["owner_id"], name, row["key"], vector)
+
+    # Leads in the period: by source and campaign.
+    since = min(start for start, _last in periods.values())
+    window = Q()
+    for field in ("created_on", "handed_off_on", "accepted_on", "converted_on"):
+        window |= Q(**{f"{field}__gte": since, f"{field}__lte": as_of})
+    leads = _owned(Lead.objects.filter(window), owners).order_by()
+    for name, key in (
+        ("lead_source", F("source")),
+        (
+            "lead_campaign",
+            Case(When(utm_campaign="", then=Value(NONE_KEY)), default=F("utm_campaign")),
+        ),
+    ):
+        aggregates = {}
+        for period, (start, _last) in periods.items():
+            for field, alias in (
+                ("created_on", "created"),
+                ("handed_off_on", "mqls"),
+                ("accepted_on", "sqls"),
+                ("converted_on", "converted"),
+            ):
+                aggregates[f"{alias}:{period}"] = Count(
+                    "id", filter=Q(**{f"{field}__gte": start, f"{field}__lte": as_of})
+                )
+        for row in leads.annotate(key=key).values("owner_id", "key").annotate(**aggregates):
+            for period in periods:
+                vector = [row[f"{f}:{period}"] for f in ("created", "mqls", "sqls", "converted")]
+                if any(vector):
+                    _add(result, period, row["owner_id"], name, row["key"], vector)
+
+    # Accounts by health band (today's scores).
+    band = Case(
+        When(health_score__isnull=True, then=Value("unknown")),
+        When(health_score__lt=AT_RISK_BELOW, then=Value("risk")),
+        When(health_score__lt=70, then=Value("watch")),
+        default=Value("good"),
+        output_field=CharField(),
+    )
+    accounts = _owned(Account.objects.filter(is_deleted=False), owners).order_by()
+    every_period(
+        accounts.annotate(band=band).values("owner_id", "band").annotate(accounts=Count("id")),
+        "health",
+        "band",
+        ("accounts",),
+    )
+
+    # Handoffs: decided in the period on time or late; waiting now, within or past the SLA.
+    aggregates = {}
+    for period, (start, _last) in periods.items():
+        decided = Q(decided_at__date__gte=start, decided_at__date__lte=as_of)
+        aggregates |= {
+            f"on_time:{period}": Count("id", filter=decided & Q(decided_at__lte=F("sla_due_at"))),
+            f"late:{period}": Count("id", filter=decided & Q(decided_at__gt=F("sla_due_at"))),
+        }
+    aggregates |= {
+        "waiting": Count("id", filter=Q(status="pending", sla_due_at__gte=Now())),
+        "breached": Count("id", filter=Q(status="pending", sla_due_at__lt=Now())),
+    }
+    handoffs = _owned(
+        Handoff.objects.filter(Q(decided_at__date__gte=since) | Q(status="pending")),
+        owners,
+        "to_user_id",
+    ).order_by()
+    for row in handoffs.values(owner_id=F("to_user_id"), key=F("kind")).annotate(**aggregates):
+        for period in periods:
+            vector = [
+                row[f"on_time:{period}"],
+                row[f"late:{period}"],
+                row["waiting"],
+                row["breached"],
+            ]
+            if any(vector):
+                _add(result, period, row["owner_id"], "handoff_sla", row["key"], vector)
+
+    # Churn: subscriptions that ended in the period (inactive at D) with no successor.
+    mrr = converted("mrr", "currency", OuterRef("start_on"), base)
+    successor = Subscription.objects.filter(replaces=OuterRef("pk"))
+    ended = (
+        _owned(
+            Subscription.objects.confirmed().filter(end_on__gte=since, end_on__lte=as_of),
+            owners,
+            "account__owner_id",
+        )
+        .filter(~Exists(successor))
+        .order_by()
+    )
+    aggregates = {}
+    for period, (start, _last) in periods.items():
+        # Ended in the period: active on its opening day… and not at D.
+        in_period = Q(end_on__gt=start - timedelta(days=1))
+        aggregates |= {
+            f"n:{period}": Count("id", filter=in_period),
+            f"mrr:{period}": Sum(mrr, filter=in_period),
+        }
+    rows = ended.values(
+        owner_id=F("account__owner_id"),
+        key=Coalesce(F("churn_reason__name"), Value(NONE_KEY)),
+    ).annotate(**aggregates)
+    for row in rows:
+        for period in periods:
+            vector = [row[f"n:{period}"], row[f"mrr:{period}"]]
+            if any(vector):
+                _add(result, period, row["owner_id"], "churn_reason", row["key"], vector)
+
+    # Coaching: per owner, the deals open at D or won in the period, the activities logged on
+    # them and their filled MEDDIC fields.
+    meddic = sum(
+        (Case(When(~Q(**{field: ""}), then=1), default=0) for field in MEDDIC_FIELDS),
+        Value(0),
+    )
+    for period, (start, _last) in periods.items():
+        worked = _owned(
+            Opportunity.objects.filter(created_on__lte=as_of).filter(
+                Q(closed_on__isnull=True)
+                | Q(closed_on__gt=as_of)
+                | Q(status="won", closed_on__gte=start)
+            ),
+            owners,
+        ).order_by()
+        activities = (
+            Activity.objects.filter(opportunity=OuterRef("pk"), occurred_on__lte=as_of)
+            .order_by()
+            .values("opportunity")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        rows = worked.values("owner_id").annotate(
+            deals=Count("id"),
+            activities=Sum(Coalesce(Subquery(activities, output_field=IntegerField()), 0)),
+            meddic=Sum(meddic, output_field=IntegerField()),
+        )
+        for row in rows:
+            _add(
+                result,
+                period,
+                row["owner_id"],
+                "coaching",
+                "all",
+                [row["deals"], row["activities"], row["meddic"]],
+            )
+    return {period: dict(by_owner) for period, by_owner in result.items()}
+
+
+def add_breakdowns(total: dict, part: dict) -> dict:
+    """`total` += `part`, in place."""
+    for name, keys in part.items():
+        target = total.setdefault(name, {})
+        for key, vector in keys.items():
+            values = [Decimal(v) for v in vector]
+            current = target.get(key)
+            target[key] = values if current is None else _plus(current, values)
+    return total
+
+
+def serialise(breakdowns: dict) -> dict:
+    return {
+        name: {key: [str(v) for v in vector] for key, vector in keys.items()}
+        for name, keys in breakdowns.items()
+    }
