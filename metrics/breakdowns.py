@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -35,7 +36,7 @@ from crm.models import AT_RISK_BELOW, Account, Activity, Subscription
 from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, StageChange
 from revops.money import converted
 
-from .selectors import DaysBetween, _owned, probability_at
+from .selectors import ZERO, DaysBetween, _active_on, _owned, probability_at
 
 NONE_KEY = "—"
 
@@ -59,6 +60,9 @@ BREAKDOWNS = {
     "handoff_sla": ("on_time", "late", "waiting", "breached"),
     # Subscriptions ended in the period without a successor, by churn reason.
     "churn_reason": ("subscriptions", "mrr"),
+    # New and reactivated MRR by where the customer came from: "marketing" when a lead was
+    # converted into one of the account's deals, else "sales".
+    "revenue_source": ("new_mrr",),
     # The coaching view, per owner: deals open at D or won in the period, activities logged
     # on them, and how many of their MEDDIC fields are filled.
     "coaching": ("deals", "activities", "meddic_filled"),
@@ -281,6 +285,13 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
             if any(vector):
                 _add(result, period, row["owner_id"], "churn_reason", row["key"], vector)
 
+    for row in _revenue_sources(as_of, periods, base, owners):
+        for period in periods:
+            value = row[f"new:{period}"]
+            if value:
+                key = "marketing" if row["marketing"] else "sales"
+                _add(result, period, row["owner_id"], "revenue_source", key, [value])
+
     # Coaching: per owner, the deals open at D or won in the period, the activities logged on
     # them and their filled MEDDIC fields.
     meddic = sum(
@@ -318,6 +329,38 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
                 [row["deals"], row["activities"], row["meddic"]],
             )
     return {period: dict(by_owner) for period, by_owner in result.items()}
+
+
+def _revenue_sources(as_of, periods, base, owners):
+    """Per owner and marketing flag: the MRR at D of accounts that paid nothing at the
+    period's opening (new and reactivated, kpis.md's O(a) = 0 < C(a))."""
+    mrr = converted("mrr", "currency", OuterRef("start_on"), base)
+    sourced = Lead.objects.filter(converted_opportunity__account=OuterRef("account_id"))
+    per_account = {"c": Coalesce(Sum(mrr, filter=_active_on(as_of)), ZERO)}
+    for index, (start, _last) in enumerate(periods.values()):
+        per_account[f"o{index}"] = Coalesce(
+            Sum(mrr, filter=_active_on(start - timedelta(days=1))), ZERO
+        )
+    accounts = (
+        _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
+        .order_by()
+        .annotate(marketing=Exists(sourced))
+        .values("marketing", account_key=F("account_id"), owner_key=F("account__owner_id"))
+        .annotate(**per_account)
+    )
+    inner_sql, params = accounts.query.sql_with_params()
+    columns = ", ".join(
+        f'SUM(c) FILTER (WHERE o{index} = 0 AND c > 0) AS "new:{period}"'
+        for index, period in enumerate(periods)
+    )
+    sql = f"SELECT owner_key, marketing, {columns} FROM ({inner_sql}) AS t GROUP BY 1, 2"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["owner_id"] = row.pop("owner_key")
+    return rows
 
 
 def add_breakdowns(total: dict, part: dict) -> dict:

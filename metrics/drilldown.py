@@ -238,3 +238,43 @@ def records_all_visible(kpi: str, records, user) -> bool:
     model = MODELS[FAMILY_OF[kpi]]
     visible = model.objects.visible_to(user).values("pk")
     return not records.exclude(id__in=visible).exists()
+
+
+def _sum(expression):
+    from django.db.models import Sum
+
+    return Sum(expression)
+
+
+# KPIs that are a plain sum over their records: what the listed records add up to.
+TOTALS = {
+    **{
+        key: lambda: _sum("amount_base")
+        for key in ("bookings", "bookings_365d", "in_period_bookings", "expansion_bookings")
+    },
+    "open_pipeline": lambda: _sum("amount_base"),
+    "weighted_pipeline": lambda: _sum(F("amount_base") * F("probability_at_date")),
+    **{
+        key: lambda: _sum("closing")
+        for key in ("mrr", "closing_mrr", "new_mrr", "reactivation_mrr")
+    },
+    "opening_mrr": lambda: _sum("opening"),
+    "churned_mrr": lambda: _sum("opening"),
+    "expansion_mrr": lambda: _sum(F("closing") - F("opening")),
+    "contraction_mrr": lambda: _sum(F("opening") - F("closing")),
+    "net_new_mrr": lambda: _sum(F("closing") - F("opening")),
+    "quota": lambda: _sum("amount"),
+}
+# KPIs that count their records.
+COUNTS = {
+    "deals_won",
+    "deals_lost",
+    "open_deals",
+    "customers",
+    "opening_customers",
+    "churned_customers",
+    "leads_created",
+    "mqls",
+    "sqls",
+    "leads_converted",
+}

@@ -102,6 +102,15 @@ class Scope:
             return list(User.objects.filter(team_id=self.id).values_list("pk", flat=True))
         return [self.id]
 
+    def owned(self, field: str = "owner") -> Q:
+        """A filter on `field` (a user foreign key) for the scope's records, as a join
+        rather than a list of ids."""
+        if self.kind == KpiSnapshot.ScopeKind.ORG:
+            return Q()
+        if self.kind == KpiSnapshot.ScopeKind.TEAM:
+            return Q(**{f"{field}__team_id": self.id})
+        return Q(**{f"{field}_id": self.id})
+
     def as_json(self) -> dict:
         if self.kind == KpiSnapshot.ScopeKind.TEAM:
             return {"kind": "team", "name": self.name}

@@ -31,6 +31,14 @@ def navigation(request):
         },
         {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
     ]
+    items.insert(
+        1,
+        {
+            "name": "dashboard",
+            "label": _("Dashboards"),
+            "url": reverse("metrics:dashboards"),
+        },
+    )
     if user.role in (User.Role.CS, User.Role.ADMIN):
         items.insert(
             1,

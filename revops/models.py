@@ -1,5 +1,6 @@
 """People, teams, the organisation's settings and long-running jobs."""
 
+import contextvars
 import uuid
 
 import pgtrigger
@@ -158,6 +159,12 @@ def default_health_weights():
     }
 
 
+# Per-request memo of rows every page reads (set by revops.middleware); None outside requests.
+_request_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "request_memo", default=None
+)
+
+
 class Organisation(models.Model):
     """The organisation's settings: a single row (id 1), created on first use."""
 
@@ -210,9 +217,22 @@ class Organisation(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        memo = _request_memo.get()
+        if memo is not None:
+            memo.pop("organisation", None)
+
     @classmethod
     def get(cls):
+        """The organisation, read once per request (RequestOrganisationMiddleware) and
+        once per call elsewhere."""
+        memo = _request_memo.get()
+        if memo is not None and "organisation" in memo:
+            return memo["organisation"]
         org, _created = cls.objects.get_or_create(id=1)
+        if memo is not None:
+            memo["organisation"] = org
         return org
 
 

@@ -21,7 +21,8 @@ class Command(BaseCommand):
             "--every",
             choices=["day", "period-end"],
             default="day",
-            help="every day, or only each month's last day (Gregorian and Jalali) and --to",
+            help="every day, or only each month's first and last days (Gregorian and Jalali, "
+            "for trend lines and frozen forecasts) and --to",
         )
 
     def handle(self, since, until, every, **options):
@@ -43,13 +44,15 @@ class Command(BaseCommand):
 
 def backfill_days(first, last, every):
     """The days from `first` to `last`; with "period-end", each Gregorian or Jalali month's
-    last day among them (what a monthly trend line reads) and `last`."""
+    first day (its forecast is frozen then) and last day (what a trend line reads) among
+    them, and `last`."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     if every == "period-end":
         days = [
             day
             for day in days
             if day == last
+            or any(period_start("month", day, calendar) == day for calendar in CALENDARS)
             or any(
                 period_start("month", day + timedelta(days=1), calendar) == day + timedelta(days=1)
                 for calendar in CALENDARS

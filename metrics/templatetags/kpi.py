@@ -1,0 +1,71 @@
+"""Showing KPI values the way their unit asks."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.utils.formats import number_format
+
+from metrics.labels import KPI_LABELS, key_label
+
+register = template.Library()
+
+
+def _number(value, places: int) -> str:
+    quantum = Decimal(1).scaleb(-places)
+    return number_format(
+        Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP),
+        decimal_pos=places,
+        use_l10n=True,
+        force_grouping=True,
+    )
+
+
+@register.filter
+def kpi_value(value, unit: str) -> str:
+    """1,250,000.00 · 31.25% · 41.5 · 15; "—" when there is no value."""
+    if value is None or value == "":
+        return "—"
+    if unit == "ratio":
+        return _number(Decimal(value) * 100, 2) + "%"
+    if unit == "days":
+        return _number(value, 1)
+    if unit == "count":
+        return _number(value, 0)
+    return _number(value, 2)
+
+
+@register.filter
+def kpi_change(value, unit: str) -> str:
+    """A signed change: +1,200.00 · −3.10 pts (ratios move in percentage points)."""
+    if value is None:
+        return ""
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    magnitude = abs(Decimal(value))
+    if unit == "ratio":
+        return f"{sign}{_number(magnitude * 100, 2)} pp"
+    return sign + kpi_value(magnitude, unit)
+
+
+@register.filter
+def percent(value) -> str:
+    if value is None:
+        return ""
+    return _number(Decimal(value) * 100, 1) + "%"
+
+
+@register.filter
+def kpi_label(key: str) -> str:
+    return KPI_LABELS.get(key, key)
+
+
+@register.filter
+def breakdown_label(key: str) -> str:
+    return key_label(key)
+
+
+@register.filter
+def at(sequence, index):
+    try:
+        return sequence[int(index)]
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
