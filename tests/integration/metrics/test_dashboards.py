@@ -3,8 +3,8 @@ few queries whatever the data size, goals."""
 
 import re
 from datetime import date
-from urllib.parse import quote
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 
