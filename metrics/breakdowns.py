@@ -11,16 +11,20 @@ they are addressed to.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from functools import reduce
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -33,10 +37,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Now
 
 from crm.models import AT_RISK_BELOW, Account, Activity, Subscription
-from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity, StageChange
+from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity
 from revops.money import converted
 
-from .selectors import ZERO, DaysBetween, _active_on, _owned, probability_at
+from .selectors import ZERO, DaysBetween, _active_on, _owned, kpi_inputs
 
 NONE_KEY = "—"
 
@@ -49,7 +53,8 @@ BREAKDOWNS = {
     "deal_kind": ("won", "lost", "bookings", "cycle_days"),
     "persona": ("won", "lost", "bookings", "cycle_days"),
     "deal_source": ("won", "lost", "bookings", "cycle_days"),
-    # Open deals at D by source (the marketing-sourced pipeline is every source but direct).
+    # Open deals at D with a converted lead, by the lead's source (marketing-sourced
+    # pipeline; the others, "direct", are not listed).
     "pipeline_source": ("deals", "amount"),
     # Leads by source and by campaign: created, handed off (MQL), accepted (SQL), converted.
     "lead_source": ("created", "mqls", "sqls", "converted"),
@@ -58,7 +63,7 @@ BREAKDOWNS = {
     "health": ("accounts",),
     # Handoffs by kind: decided in the period on time / late, waiting now within / past SLA.
     "handoff_sla": ("on_time", "late", "waiting", "breached"),
-    # Subscriptions ended in the period without a successor, by churn reason.
+    # Subscriptions ended in the period on accounts paying nothing at D, by churn reason.
     "churn_reason": ("subscriptions", "mrr"),
     # New and reactivated MRR by where the customer came from: "marketing" when a lead was
     # converted into one of the account's deals, else "sales".
@@ -68,24 +73,6 @@ BREAKDOWNS = {
     "coaching": ("deals", "activities", "meddic_filled"),
 }
 DIRECT = "direct"
-
-
-def _stage_at(day):
-    """SQL: the id of the stage a deal was in at the end of `day` (kpis.md's rule)."""
-    history = StageChange.objects.filter(opportunity=OuterRef("pk"))
-    latest = history.filter(entered_on__lte=day).order_by(
-        "-entered_on", "-to_stage__position", "-id"
-    )
-    earliest = history.order_by("entered_on", "to_stage__position", "id")
-    return Case(
-        When(history_end__isnull=True, then=F("stage_id")),
-        When(history_end__entered_on__lte=day, then=F("history_end__stage_id")),
-        default=Coalesce(
-            Subquery(latest.values("to_stage_id")[:1]),
-            Subquery(earliest.values("to_stage_id")[:1]),
-        ),
-        output_field=IntegerField(),
-    )
 
 
 def _lead_source():
@@ -124,7 +111,7 @@ def _add(result, period, owner, name, key, vector):
     target[str(key)] = values if current is None else _plus(current, values)
 
 
-def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
+def breakdown_inputs(as_of, periods: dict, base: str, owners=None, stage_rows=None) -> dict:
     """{period: {owner id or None: {breakdown: {key: [Decimal, ...]}}}} (see BREAKDOWNS)."""
     result: dict = {period: defaultdict(dict) for period in periods}
 
@@ -134,29 +121,26 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
                 vector = [row[field] for field in fields]
                 _add(result, period, row["owner_id"], name, row[key_field], vector)
 
-    # Open deals at D: by stage and by source (point in time: the same for every period).
-    amount = converted("amount", "currency", Value(as_of), base)
-    open_deals = _open(as_of, base, owners)
-    every_period(
-        open_deals.annotate(stage_at=_stage_at(as_of))
-        .values("owner_id", "stage_at")
-        .annotate(
-            n_deals=Count("id"),
-            amount_sum=Sum(amount),
-            weighted_sum=Sum(amount * probability_at(as_of)),
-        ),
-        "pipeline_stage",
-        "stage_at",
-        ("n_deals", "amount_sum", "weighted_sum"),
-    )
-    every_period(
-        open_deals.annotate(source=_lead_source())
-        .values("owner_id", "source")
-        .annotate(n_deals=Count("id"), amount_sum=Sum(amount)),
-        "pipeline_source",
-        "source",
-        ("n_deals", "amount_sum"),
-    )
+    # Open deals at D by stage (from the KPI pass's own query when it hands them over).
+    if stage_rows is None:
+        stage_rows = []
+        kpi_inputs(as_of, periods, owners, stage_rows)
+    for row in stage_rows:
+        for period in periods:
+            _add(result, period, row["owner_id"], "pipeline_stage", row["stage_at"], row["vector"])
+
+    # Open deals at D by source: the few with a converted lead, read from the leads' side;
+    # the rest are direct.
+    for row in _open_by_source(as_of, base, owners):
+        for period in periods:
+            _add(
+                result,
+                period,
+                row["owner_id"],
+                "pipeline_source",
+                row["source"],
+                [row["deals"], row["amount"]],
+            )
 
     # Deals closed in the period: by kind, persona and source.
     closed = _closed(as_of, periods, owners)
@@ -255,16 +239,19 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
             if any(vector):
                 _add(result, period, row["owner_id"], "handoff_sla", row["key"], vector)
 
-    # Churn: subscriptions that ended in the period (inactive at D) with no successor.
+    # Churn: subscriptions that ended in the period on accounts left with none active at D
+    # (a plan change or a renewal is not churn), by their reason.
     mrr = converted("mrr", "currency", OuterRef("start_on"), base)
-    successor = Subscription.objects.filter(replaces=OuterRef("pk"))
+    still_paying = (
+        Subscription.objects.confirmed().active_on(as_of).filter(account=OuterRef("account_id"))
+    )
     ended = (
         _owned(
             Subscription.objects.confirmed().filter(end_on__gte=since, end_on__lte=as_of),
             owners,
             "account__owner_id",
         )
-        .filter(~Exists(successor))
+        .filter(~Exists(still_paying))
         .order_by()
     )
     aggregates = {}
@@ -292,50 +279,109 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None) -> dict:
                 key = "marketing" if row["marketing"] else "sales"
                 _add(result, period, row["owner_id"], "revenue_source", key, [value])
 
-    # Coaching: per owner, the deals open at D or won in the period, the activities logged on
-    # them and their filled MEDDIC fields.
+    # Coaching: per owner, the deals open at D or won in the period, the activities logged
+    # on them by D and their filled MEDDIC fields.
     meddic = sum(
         (Case(When(~Q(**{field: ""}), then=1), default=0) for field in MEDDIC_FIELDS),
         Value(0),
     )
-    for period, (start, _last) in periods.items():
-        worked = _owned(
-            Opportunity.objects.filter(created_on__lte=as_of).filter(
-                Q(closed_on__isnull=True)
-                | Q(closed_on__gt=as_of)
-                | Q(status="won", closed_on__gte=start)
-            ),
-            owners,
-        ).order_by()
-        activities = (
-            Activity.objects.filter(opportunity=OuterRef("pk"), occurred_on__lte=as_of)
-            .order_by()
-            .values("opportunity")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-        rows = worked.values("owner_id").annotate(
-            deals=Count("id"),
-            activities=Sum(Coalesce(Subquery(activities, output_field=IntegerField()), 0)),
-            meddic=Sum(meddic, output_field=IntegerField()),
-        )
-        for row in rows:
-            _add(
-                result,
-                period,
-                row["owner_id"],
-                "coaching",
-                "all",
-                [row["deals"], row["activities"], row["meddic"]],
-            )
+    open_at = Q(created_on__lte=as_of) & (Q(closed_on__isnull=True) | Q(closed_on__gt=as_of))
+    worked = {
+        period: open_at | Q(status="won", closed_on__gte=start, closed_on__lte=as_of)
+        for period, (start, _last) in periods.items()
+    }
+    deals = _owned(
+        Opportunity.objects.filter(reduce(operator.or_, worked.values())), owners
+    ).order_by()
+    aggregates = {}
+    for period, condition in worked.items():
+        aggregates |= {
+            f"deals:{period}": Count("id", filter=condition),
+            f"meddic:{period}": Sum(meddic, filter=condition, output_field=IntegerField()),
+        }
+    coaching = {row["owner_id"]: row for row in deals.values("owner_id").annotate(**aggregates)}
+    activity_aggregates = {
+        f"activities:{period}": Count("id", filter=_prefixed(condition, "opportunity__"))
+        for period, condition in worked.items()
+    }
+    activities = _owned(
+        Activity.objects.filter(
+            _prefixed(reduce(operator.or_, worked.values()), "opportunity__"),
+            occurred_on__lte=as_of,
+        ),
+        owners,
+        "opportunity__owner_id",
+    ).order_by()
+    for row in activities.values(deal_owner=F("opportunity__owner_id")).annotate(
+        **activity_aggregates
+    ):
+        coaching.setdefault(row["deal_owner"], {}).update(row)
+    for owner, row in coaching.items():
+        for period in periods:
+            vector = [
+                row.get(f"deals:{period}") or 0,
+                row.get(f"activities:{period}") or 0,
+                row.get(f"meddic:{period}") or 0,
+            ]
+            if any(vector):
+                _add(result, period, owner, "coaching", "all", vector)
     return {period: dict(by_owner) for period, by_owner in result.items()}
+
+
+def _prefixed(condition: Q, prefix: str) -> Q:
+    """The same condition on a related model's fields (`prefix` = "opportunity__")."""
+    result = Q(_connector=condition.connector, _negated=condition.negated)
+    for child in condition.children:
+        if isinstance(child, Q):
+            result.children.append(_prefixed(child, prefix))
+        else:
+            name, value = child
+            result.children.append((prefix + name, value))
+    return result
+
+
+def _open_by_source(as_of, base, owners):
+    """Open deals at D with a converted lead, per owner and the source of their earliest
+    lead: read from the (few) converted leads, not per deal."""
+    leads = _owned(
+        Lead.objects.filter(
+            Q(converted_opportunity__closed_on__isnull=True)
+            | Q(converted_opportunity__closed_on__gt=as_of),
+            converted_opportunity__isnull=False,
+            converted_opportunity__created_on__lte=as_of,
+        ),
+        owners,
+        "converted_opportunity__owner_id",
+    )
+    earliest = (
+        leads.order_by("converted_opportunity_id", "created_on", "id")
+        .distinct("converted_opportunity_id")
+        .values("converted_opportunity_id", "source")
+    )
+    inner_sql, inner_params = earliest.query.sql_with_params()
+    amount = converted("amount", "currency", Value(as_of), base)
+    deals = Opportunity.objects.annotate(amount_base=amount).values("id", "owner_id", "amount_base")
+    deals_sql, deals_params = deals.query.sql_with_params()
+    sql = (
+        "SELECT d.owner_id, l.source, COUNT(*) AS deals, SUM(d.amount_base) AS amount "  # noqa: S608
+        f"FROM ({inner_sql}) AS l JOIN ({deals_sql}) AS d ON d.id = l.converted_opportunity_id "
+        "GROUP BY 1, 2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*inner_params, *deals_params))
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _revenue_sources(as_of, periods, base, owners):
     """Per owner and marketing flag: the MRR at D of accounts that paid nothing at the
     period's opening (new and reactivated, kpis.md's O(a) = 0 < C(a))."""
     mrr = converted("mrr", "currency", OuterRef("start_on"), base)
-    sourced = Lead.objects.filter(converted_opportunity__account=OuterRef("account_id"))
+    # Accounts with a lead converted into one of their deals (a hashed set, not a lookup per
+    # subscription).
+    sourced_accounts = Lead.objects.filter(converted_opportunity__isnull=False).values(
+        "converted_opportunity__account_id"
+    )
     per_account = {"c": Coalesce(Sum(mrr, filter=_active_on(as_of)), ZERO)}
     for index, (start, _last) in enumerate(periods.values()):
         per_account[f"o{index}"] = Coalesce(
@@ -344,7 +390,11 @@ def _revenue_sources(as_of, periods, base, owners):
     accounts = (
         _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
         .order_by()
-        .annotate(marketing=Exists(sourced))
+        .annotate(
+            marketing=ExpressionWrapper(
+                Q(account_id__in=sourced_accounts), output_field=BooleanField()
+            )
+        )
         .values("marketing", account_key=F("account_id"), owner_key=F("account__owner_id"))
         .annotate(**per_account)
     )

@@ -74,6 +74,25 @@ def probability_at(day: date):
     )
 
 
+def stage_at(day: date):
+    """SQL: the id of the stage a deal was in at the end of `day`, by the same rule as
+    `probability_at`."""
+    history = StageChange.objects.filter(opportunity=OuterRef("pk"))
+    latest = history.filter(entered_on__lte=day).order_by(
+        "-entered_on", "-to_stage__position", "-id"
+    )
+    earliest = history.order_by("entered_on", "to_stage__position", "id")
+    return Case(
+        When(history_end__isnull=True, then=F("stage_id")),
+        When(history_end__entered_on__lte=day, then=F("history_end__stage_id")),
+        default=Coalesce(
+            Subquery(latest.values("to_stage_id")[:1]),
+            Subquery(earliest.values("to_stage_id")[:1]),
+        ),
+        output_field=IntegerField(),
+    )
+
+
 def _first_touch():
     """SQL: the earliest of the deal's creation and the creation of every lead converted
     into it, whoever owns the lead."""
@@ -125,7 +144,13 @@ def _open_at(as_of, periods, base, owners):
             f"forecast_weighted_amount:{grain}": Sum(weighted, filter=counted),
             f"forecast_open_amount:{grain}": Sum(amount, filter=counted),
         }
-    return deals.order_by().values("owner_id").annotate(**aggregates)
+    # Grouped by stage too: the dashboards' pipeline-by-stage comes from the same pass.
+    return (
+        deals.order_by()
+        .annotate(stage_at=stage_at(as_of))
+        .values("owner_id", "stage_at")
+        .annotate(**aggregates)
+    )
 
 
 def _closed_in(as_of, periods, base, owners):
@@ -268,11 +293,12 @@ def _subscriptions(as_of, periods, base, owners):
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def kpi_inputs(as_of: date, periods: dict, owners=None) -> dict:
+def kpi_inputs(as_of: date, periods: dict, owners=None, stage_rows: list | None = None) -> dict:
     """{key: {owner id or None: inputs}} for the periods {key: (start, last day)} that
     contain `as_of` (a key names a grain and calendar, such as "quarter-jalali"); `owners`
     (user ids, None among them for "no owner") limits the records to theirs, None takes
-    all."""
+    all. `stage_rows`, when given, receives the open deals per owner and stage at D
+    (count, amount, weighted amount) for the dashboards' breakdowns."""
     base = Organisation.get().base_currency
     result: dict = {grain: defaultdict(empty_inputs) for grain in periods}
 
@@ -286,7 +312,19 @@ def kpi_inputs(as_of: date, periods: dict, owners=None) -> dict:
                 for target in [grain] if grain else periods:
                     result[target][owner][key] += Fraction(value)
 
-    take(_open_at(as_of, periods, base, owners))
+    open_rows = list(_open_at(as_of, periods, base, owners))
+    if stage_rows is not None:
+        stage_rows += [
+            {
+                "owner_id": row["owner_id"],
+                "stage_at": row["stage_at"],
+                "vector": [row["open_count"], row["open_amount"], row["open_weighted"]],
+            }
+            for row in open_rows
+        ]
+    for row in open_rows:
+        del row["stage_at"]
+    take(open_rows)
     totals, lengths = _closed_in(as_of, periods, base, owners)
     take(totals)
     for row in lengths:

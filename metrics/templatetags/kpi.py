@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import pgettext
 
 from metrics.labels import KPI_LABELS, key_label
 
@@ -42,7 +43,9 @@ def kpi_change(value, unit: str) -> str:
     sign = "+" if value > 0 else "−" if value < 0 else "±"
     magnitude = abs(Decimal(value))
     if unit == "ratio":
-        return f"{sign}{_number(magnitude * 100, 2)} pp"
+        # Translators: percentage points, the change of a ratio.
+        points = pgettext("percentage points", "pp")
+        return f"{sign}{_number(magnitude * 100, 2)} {points}"
     return sign + kpi_value(magnitude, unit)
 
 

@@ -233,3 +233,35 @@ def test_charts_are_svg_with_their_numbers_as_a_table(world, client_for, executi
     html = client_for(executive).get(f"/dashboards/executive/waterfall/?{JUNE}").content.decode()
     assert "<svg" in html and 'role="img"' in html and "<table" in html
     assert EXPECTED_ORG_MONTH["churned_mrr"].replace(".00", "") in html.replace(",", "")
+
+
+def test_breakdowns_add_up_to_the_kpis(world):
+    from metrics.models import KpiBreakdown, KpiSnapshot
+
+    def data(name):
+        row = KpiBreakdown.objects.get(
+            name=name, grain="month", calendar="gregorian", as_of=JUNE_END, scope_kind="org"
+        )
+        return {key: [Decimal(v) for v in vector] for key, vector in row.data.items()}
+
+    kpis = dict(
+        KpiSnapshot.objects.filter(
+            grain="month", calendar="gregorian", as_of=JUNE_END, scope_kind="org"
+        ).values_list("kpi", "value")
+    )
+    stages = data("pipeline_stage").values()
+    assert sum(v[1] for v in stages) == kpis["open_pipeline"]
+    assert sum(v[2] for v in stages) == kpis["weighted_pipeline"]
+    kinds = data("deal_kind").values()
+    assert sum(v[0] for v in kinds) == kpis["deals_won"]
+    assert sum(v[2] for v in kinds) == kpis["bookings"]
+    assert sum(v[2] for v in data("persona").values()) == kpis["bookings"]
+    sources = data("deal_source")
+    assert sum(v[2] for v in sources.values()) == kpis["bookings"]
+    assert sources["web"][2] == Decimal("1000.00")  # the deal a web lead was converted into
+    revenue = data("revenue_source").values()
+    assert sum(v[0] for v in revenue) == kpis["new_mrr"] + kpis["reactivation_mrr"]
+    assert sum(v[0] for v in data("lead_source").values()) == kpis["leads_created"]
+    # Only the EUR plan ended with nothing after it (220.00 at its start's rate): plan
+    # changes are not churn.
+    assert data("churn_reason") == {"—": [Decimal(1), Decimal("220.00")]}
