@@ -160,6 +160,12 @@ class Account(models.Model):
         indexes = [
             GinIndex(fields=["search"], name="account_search_gin"),
             models.Index(fields=["owner", "name"], name="account_owner_name"),
+            # The accounts at risk, lowest health first (customer success dashboard).
+            models.Index(
+                fields=["health_score", "name"],
+                name="account_health",
+                condition=Q(is_deleted=False, health_score__isnull=False),
+            ),
             models.Index(Lower("name"), name="account_name_lower"),
         ]
         constraints = [

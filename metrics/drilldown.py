@@ -160,8 +160,17 @@ def _accounts(kpi, as_of, start, last, owners, base):
     twelve = kpi in ("nrr_12m", "grr_12m")
     opening_day = as_of - timedelta(days=365) if twelve else start - timedelta(days=1)
     earlier = Subscription.objects.confirmed().filter(account=OuterRef("pk"), start_on__lt=start)
+    last_reason = (
+        Subscription.objects.confirmed()
+        .filter(account=OuterRef("pk"), end_on__lte=as_of, churn_reason__isnull=False)
+        .order_by("-end_on", "-id")
+        .values("churn_reason__name")[:1]
+    )
     accounts = _owned(Account.objects.all(), owners).annotate(
-        opening=_mrr_at(opening_day, base), closing=_mrr_at(as_of, base), earlier=Exists(earlier)
+        opening=_mrr_at(opening_day, base),
+        closing=_mrr_at(as_of, base),
+        earlier=Exists(earlier),
+        churn_reason=Subquery(last_reason),
     )
     o, c = F("opening"), F("closing")
     condition = {
@@ -192,6 +201,7 @@ def _accounts(kpi, as_of, start, last, owners, base):
         "opening",
         "closing",
         "earlier",
+        "churn_reason",
         owner_email=F("owner__email"),
     )
 

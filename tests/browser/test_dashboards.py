@@ -54,11 +54,21 @@ def _read_june_and_drill(page, screenshot, name):
     expect(page.locator("[data-total]")).to_have_attribute("data-total", "1850.00")
     expect(page.locator("table tbody tr")).to_have_count(4)
     screenshot(page, f"dashboard-records-{name}")
-    for kind in ("sales", "marketing", "cs"):
-        page.goto(f"/dashboards/{kind}/?period=month&calendar=gregorian&start=2026-06-01")
+    # Every other dashboard: pick June from the period picker, open a card's records.
+    for kind, card in (("sales", "bookings"), ("marketing", "mqls"), ("cs", "churned_mrr")):
+        page.goto(f"/dashboards/{kind}/")
         expect(page.locator("#block-cards .kpi-card").first).to_be_visible()
+        page.locator("select[name=start]").select_option("2026-06-01")
+        page.locator(".dashboard-pickers button[type=submit]").click()
         expect(page.locator(".dashboard-block .loading")).to_have_count(0)
+        expect(page.locator('select[name=start] option[value="2026-06-01"]')).to_have_attribute(
+            "selected", ""
+        )
         screenshot(page, f"dashboard-{kind}-{name}")
+        page.locator(f'#block-cards .kpi-card[data-kpi="{card}"] .kpi-foot a').click()
+        expect(page.locator("h1")).to_be_visible()
+        expect(page.locator("table tbody tr").first).to_be_visible()
+        assert "/dashboards/records/" in page.url
 
 
 def test_executive_reads_the_dashboards_in_english(new_page, world, screenshot):
