@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0004_account_health_score_churnreason_subscription_and_more'),
+        ("crm", "0004_account_health_score_churnreason_subscription_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(condition=models.Q(('health_score__isnull', False), ('is_deleted', False)), fields=['health_score', 'name'], name='account_health'),
+            model_name="account",
+            index=models.Index(
+                condition=models.Q(("health_score__isnull", False), ("is_deleted", False)),
+                fields=["health_score", "name"],
+                name="account_health",
+            ),
         ),
     ]
