@@ -4,7 +4,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from revops.currencies import CHOICES as CURRENCY_CHOICES
-from revops.forms_utils import capped_choices
+from revops.forms_utils import (
+    LocalDateField,
+    LocalDateInput,
+    LocalDecimalField,
+    capped_choices,
+    local_formfield,
+)
 from revops.rules import assignable_owners
 
 from .models import Account, Activity, ChurnReason, Contact
@@ -23,6 +29,8 @@ def clean_domain(value: str) -> str:
 
 
 class StrippedModelForm(forms.ModelForm):
+    formfield_callback = local_formfield
+
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
@@ -93,8 +101,8 @@ class ActivityForm(StrippedModelForm):
             "opportunity",
         ]
         widgets = {
-            "occurred_on": forms.DateInput(attrs={"type": "date"}),
-            "due_on": forms.DateInput(attrs={"type": "date"}),
+            "occurred_on": LocalDateInput(),
+            "due_on": LocalDateInput(),
             "body": forms.Textarea(attrs={"rows": 4}),
         }
 
@@ -129,14 +137,12 @@ class ActivityForm(StrippedModelForm):
 
 class SubscriptionForm(forms.Form):
     product = forms.CharField(max_length=200, label=_("Product"))
-    mrr = forms.DecimalField(
+    mrr = LocalDecimalField(
         max_digits=20, decimal_places=2, min_value=0, label=_("Monthly recurring revenue")
     )
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label=_("Currency"))
-    start_on = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_on = forms.DateField(
-        required=False, label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start_on = LocalDateField(label=_("Starts on"), widget=LocalDateInput())
+    end_on = LocalDateField(required=False, label=_("Ends on"), widget=LocalDateInput())
 
     def clean(self):
         data = super().clean()
@@ -146,12 +152,12 @@ class SubscriptionForm(forms.Form):
 
 
 class PlanChangeForm(forms.Form):
-    mrr = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0)
-    on = forms.DateField()
+    mrr = LocalDecimalField(max_digits=20, decimal_places=2, min_value=0)
+    on = LocalDateField()
     product = forms.CharField(max_length=200, required=False)
 
 
 class CancelForm(forms.Form):
-    on = forms.DateField()
+    on = LocalDateField()
     reason = forms.ModelChoiceField(queryset=ChurnReason.objects.all())
     note = forms.CharField(max_length=2000, required=False)

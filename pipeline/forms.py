@@ -3,7 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, Contact
 from revops.currencies import CHOICES as CURRENCY_CHOICES
-from revops.forms_utils import capped_choices
+from revops.forms_utils import (
+    LocalDateField,
+    LocalDateInput,
+    LocalDecimalField,
+    capped_choices,
+    local_formfield,
+)
 from revops.models import Organisation, Team, User
 from revops.money import currency_problem
 from revops.rules import assignable_owners
@@ -12,6 +18,7 @@ from .models import MEDDIC_FIELDS, Lead, Opportunity, Pipeline, Stage
 
 
 class LeadForm(forms.ModelForm):
+    formfield_callback = local_formfield
     # Reaching these statuses goes through the handoff (mql, sql) or conversion.
     EDITABLE_STATUSES = [Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.DISQUALIFIED]
 
@@ -115,16 +122,14 @@ class AcceptForm(forms.Form):
     )
     # A won deal's draft subscription, confirmed (and possibly corrected) on acceptance.
     product = forms.CharField(max_length=200, required=False, label=_("Product"))
-    mrr = forms.DecimalField(
+    mrr = LocalDecimalField(
         max_digits=20,
         decimal_places=2,
         min_value=0,
         required=False,
         label=_("Monthly recurring revenue"),
     )
-    start_on = forms.DateField(
-        required=False, label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start_on = LocalDateField(required=False, label=_("Starts on"), widget=LocalDateInput())
 
     def __init__(self, *args, receivers=None, with_subscription=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,6 +149,8 @@ class RejectForm(forms.Form):
 class OpportunityForm(forms.ModelForm):
     """Create and edit a deal. `version` is the precondition of an edit: the version the
     user loaded, never assigned to the record."""
+
+    formfield_callback = local_formfield
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -167,8 +174,8 @@ class OpportunityForm(forms.ModelForm):
             *MEDDIC_FIELDS,
         ]
         widgets = {
-            "expected_close_on": forms.DateInput(attrs={"type": "date"}),
-            "closed_on": forms.DateInput(attrs={"type": "date"}),
+            "expected_close_on": LocalDateInput(),
+            "closed_on": LocalDateInput(),
             **{name: forms.Textarea(attrs={"rows": 2}) for name in MEDDIC_FIELDS},
         }
 
@@ -227,9 +234,7 @@ class OpportunityForm(forms.ModelForm):
 class MoveForm(forms.Form):
     stage = forms.ModelChoiceField(queryset=Stage.objects.all(), label=_("Stage"))
     version = forms.IntegerField(widget=forms.HiddenInput)
-    closed_on = forms.DateField(
-        required=False, label=_("Closed on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    closed_on = LocalDateField(required=False, label=_("Closed on"), widget=LocalDateInput())
     lost_reason = forms.CharField(required=False, max_length=300, label=_("Lost because"))
 
 
@@ -247,7 +252,7 @@ class ConvertForm(forms.Form):
         help_text=_("Leave empty to create a contact from the lead."),
     )
     name = forms.CharField(max_length=200, label=_("Deal name"))
-    amount = forms.DecimalField(
+    amount = LocalDecimalField(
         max_digits=20,
         decimal_places=2,
         min_value=0,
@@ -256,8 +261,8 @@ class ConvertForm(forms.Form):
         help_text=_("Leave empty to estimate it later."),
     )
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label=_("Currency"))
-    expected_close_on = forms.DateField(
-        required=False, label=_("Expected close"), widget=forms.DateInput(attrs={"type": "date"})
+    expected_close_on = LocalDateField(
+        required=False, label=_("Expected close"), widget=LocalDateInput()
     )
     stage = forms.ModelChoiceField(
         queryset=Stage.objects.filter(outcome="open").select_related("pipeline"),

@@ -7,7 +7,7 @@ from .models import Calendar, Organisation, User
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["full_name", "language", "calendar"]
+        fields = ["full_name", "language", "calendar", "latin_digits", "toman"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,8 @@ from django.utils import translation
 
 
 class UserPreferencesMiddleware:
-    """Speak the signed-in user's language, whatever the browser asks for.
+    """Speak the signed-in user's language, whatever the browser asks for, and show dates
+    and numbers their way (calendar, digits, Toman: revops.l10n).
 
     LocaleMiddleware (which runs earlier) picks a language for anonymous visitors from the
     language cookie or Accept-Language; once we know who the user is, their profile wins.
@@ -12,11 +13,29 @@ class UserPreferencesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        from . import l10n
+
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        if user is not None and user.is_authenticated:
+            token = l10n.use_display(l10n.display_for(user))
+        else:
+            persian = translation.get_language() == "fa"
+            token = l10n.use_display(l10n.Display(persian_digits=persian))
+        try:
+            response = self.get_response(request)
+            if (
+                l10n.display().persian_digits
+                and not response.streaming
+                and response.get("Content-Type", "").startswith("text/html")
+            ):
+                response.content = l10n.persian_digits_html(
+                    response.content.decode(response.charset)
+                ).encode(response.charset)
+        finally:
+            l10n.reset_display(token)
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
 

@@ -1,6 +1,7 @@
 """People, teams, the organisation's settings and long-running jobs."""
 
 import contextvars
+import logging
 import uuid
 
 import pgtrigger
@@ -103,6 +104,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     calendar = models.CharField(
         _("calendar"), max_length=16, choices=Calendar.choices, blank=True, default=""
     )
+    latin_digits = models.BooleanField(
+        _("Latin digits in Persian"),
+        default=False,
+        help_text=_("Show 0–9 instead of ۰–۹ when the interface is in Persian."),
+    )
+    toman = models.BooleanField(
+        _("amounts in Rial shown in Toman"),
+        default=False,
+        help_text=_("One toman is ten rials; amounts are still stored in Rial."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff (admin site)"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -158,6 +169,8 @@ def default_health_weights():
         "renewal_uncovered": 20,
     }
 
+
+log = logging.getLogger(__name__)
 
 # Per-request memo of rows every page reads (set by revops.middleware); None outside requests.
 _request_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
@@ -219,18 +232,45 @@ class Organisation(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
+        self.forget()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.forget()
+        return result
+
+    CACHE_KEY = "organisation:1"
+
+    @classmethod
+    def forget(cls):
+        """Drop the cached copies (this request's and the shared cache's)."""
+        from django.core.cache import cache
+
         memo = _request_memo.get()
         if memo is not None:
             memo.pop("organisation", None)
+        cache.delete(cls.CACHE_KEY)
 
     @classmethod
     def get(cls):
-        """The organisation, read once per request (RequestOrganisationMiddleware) and
-        once per call elsewhere."""
+        """The organisation's settings, read on nearly every request: from this request's
+        memo, else the shared cache (dropped on every save; 5 minutes at most for a change
+        made outside the app), else the database."""
+        from django.core.cache import cache
+
         memo = _request_memo.get()
         if memo is not None and "organisation" in memo:
             return memo["organisation"]
-        org, _created = cls.objects.get_or_create(id=1)
+        try:
+            org = cache.get(cls.CACHE_KEY)
+        except Exception:  # the cache (Redis) is down: the database answers
+            org = None
+        if org is None:
+            org, _created = cls.objects.get_or_create(id=1)
+            try:
+                cache.set(cls.CACHE_KEY, org, 300)
+            except Exception:  # the cache is down: the next call reads the database again
+                log.warning("could not cache the organisation's settings")
         if memo is not None:
             memo["organisation"] = org
         return org

@@ -95,6 +95,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Dates, numbers and money in the viewer's calendar and digits (revops/l10n.py).
+            "builtins": ["revops.templatetags.local"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -38,6 +38,7 @@ def _install_data(request):
     from pipeline.models import ChecklistTemplateItem, Pipeline, Stage
     from revops.models import Organisation
 
+    Organisation.forget()  # a flushed database must not be read through an old cached copy
     Organisation.get()
     ensure_default_pipeline(Pipeline, Stage)
     ensure_default_checklist(ChecklistTemplateItem)

@@ -1,24 +1,18 @@
 """Showing KPI values the way their unit asks."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import pgettext
 
 from metrics.labels import KPI_LABELS, key_label
+from revops import l10n
 
 register = template.Library()
 
 
 def _number(value, places: int) -> str:
-    quantum = Decimal(1).scaleb(-places)
-    return number_format(
-        Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP),
-        decimal_pos=places,
-        use_l10n=True,
-        force_grouping=True,
-    )
+    return l10n.format_number(value, places)
 
 
 @register.filter
@@ -27,7 +21,7 @@ def kpi_value(value, unit: str) -> str:
     if value is None or value == "":
         return "—"
     if unit == "ratio":
-        return _number(Decimal(value) * 100, 2) + "%"
+        return _number(Decimal(value) * 100, 2) + ("٪" if l10n.display().persian_digits else "%")
     if unit == "days":
         return _number(value, 1)
     if unit == "count":
@@ -53,7 +47,7 @@ def kpi_change(value, unit: str) -> str:
 def percent(value) -> str:
     if value is None:
         return ""
-    return _number(Decimal(value) * 100, 1) + "%"
+    return _number(Decimal(value) * 100, 1) + ("٪" if l10n.display().persian_digits else "%")
 
 
 @register.filter

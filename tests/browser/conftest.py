@@ -68,3 +68,11 @@ def new_page(browser, live_server):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def shown(text: str, language: str) -> str:
+    """`text` as a page in `language` shows it: Persian digits and separators in Persian."""
+    if language != "fa":
+        return text
+    table = str.maketrans({**{str(d): chr(0x06F0 + d) for d in range(10)}, ",": "٬", ".": "٫"})
+    return text.translate(table)

@@ -10,6 +10,7 @@ from metrics.services import kpi_recompute_day
 from revops.models import Team, User
 from tests.integration.metrics.world import build
 
+from .conftest import shown
 from .test_smoke import log_in
 
 
@@ -46,7 +47,7 @@ def _read_june_and_drill(page, screenshot, name):
     page.locator("select[name=start]").select_option("2026-06-01")
     page.locator(".dashboard-pickers button[type=submit]").click()
     bookings = page.locator('.kpi-card[data-kpi="bookings"]').first
-    expect(bookings.locator(".kpi-value")).to_contain_text("850")
+    expect(bookings.locator(".kpi-value")).to_contain_text(shown("1,850.00", name))
     expect(page.locator("#block-waterfall svg")).to_be_visible()
     expect(page.locator("#block-trend svg")).to_be_visible()
     screenshot(page, f"dashboard-executive-{name}")

@@ -11,6 +11,8 @@ from pipeline.models import Handoff, Opportunity
 from revops.models import Team, User
 from tests.factories import default_stages
 
+from .conftest import shown
+
 
 @pytest.fixture
 def world(transactional_db):
@@ -97,7 +99,7 @@ def test_a_won_deal_crosses_to_customer_success(
             break
         page.wait_for_timeout(500)
     expect(page.locator("#health-heading .health")).to_be_visible()
-    expect(page.locator(".big-number")).to_contain_text("950")
+    expect(page.locator(".big-number")).to_contain_text(shown("950", language))
     timeline = page.locator("#timeline")
     expect(timeline.locator(".kind-subscription")).to_have_count(1)
     expect(timeline.locator(".kind-handoff")).to_have_count(1)

@@ -549,7 +549,9 @@ def test_an_accepted_lead_converts_in_one_click_and_lands_on_the_board(
 def test_quotas_follow_the_organisations_jalali_calendar(client_for, manager, rep):
     from revops.models import Organisation
 
-    Organisation.objects.filter(pk=1).update(calendar="jalali")
+    organisation = Organisation.get()
+    organisation.calendar = "jalali"
+    organisation.save()
     page = client_for(manager).get(reverse("metrics:quota-grid"), {"in": "2026-06-01"})
     firsts = [first for first, _last, _label in page.context["periods"]]
     # Jalali 1405 quarters begin at Farvardin 1, Tir 1, Mehr 1 and Dey 1.

@@ -37,7 +37,9 @@ def test_a_users_calendar_defaults_to_the_organisations():
     team = Team.objects.create(name="Sales", kind=Team.Kind.SALES)
     user = User.objects.create_user("r@example.com", "pw", full_name="R", team=team)
     assert user.effective_calendar == Calendar.GREGORIAN
-    Organisation.objects.filter(pk=1).update(calendar=Calendar.JALALI)
+    organisation = Organisation.get()
+    organisation.calendar = Calendar.JALALI
+    organisation.save()
     assert user.effective_calendar == Calendar.JALALI
     user.calendar = Calendar.GREGORIAN
     assert user.effective_calendar == Calendar.GREGORIAN
