@@ -29,8 +29,6 @@ def clean_domain(value: str) -> str:
 
 
 class StrippedModelForm(forms.ModelForm):
-    formfield_callback = local_formfield
-
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
@@ -38,6 +36,7 @@ class StrippedModelForm(forms.ModelForm):
 
 class AccountForm(StrippedModelForm):
     class Meta:
+        formfield_callback = local_formfield
         model = Account
         fields = ["name", "domain", "industry", "country", "owner"]
 
@@ -65,6 +64,7 @@ def contact_email_taken(account, email, instance=None) -> bool:
 
 class ContactForm(StrippedModelForm):
     class Meta:
+        formfield_callback = local_formfield
         model = Contact
         fields = ["account", "first_name", "last_name", "email", "phone", "title", "persona"]
 
@@ -87,6 +87,7 @@ class ContactForm(StrippedModelForm):
 
 class ActivityForm(StrippedModelForm):
     class Meta:
+        formfield_callback = local_formfield
         model = Activity
         fields = [
             "kind",

@@ -381,8 +381,16 @@ class Kpi:
     parameters: tuple[str, ...] = ()
 
     @property
-    def formula(self) -> str:
+    def formula_source(self) -> str:
+        """The docstring, on one line: the formula in English."""
         return " ".join(inspect.getdoc(self.function).split())
+
+    @property
+    def formula(self) -> str:
+        """The formula in the active language (metrics/formulas.py holds the messages)."""
+        from django.utils.translation import gettext
+
+        return gettext(self.formula_source)
 
 
 def _kpi(key: str, unit: str) -> Kpi:

@@ -66,15 +66,19 @@ def periods_of_year(grain: str, day: date, calendar: str = "gregorian") -> list[
 
 
 def period_label(grain: str, first: date, calendar: str = "gregorian") -> str:
+    """The period's name in the active language: "Khordad 1405" / "خرداد ۱۴۰۵", "Q1 1405",
+    "Jun 2026", "2026"."""
+    from django.utils.translation import gettext as _
+
+    from revops.l10n import digits, month_label
+
     if calendar == "jalali":
         j = jdatetime.date.fromgregorian(date=first)
-        if grain == "month":
-            return f"{jdatetime.date.j_months_en[j.month - 1]} {j.year}"
-        if grain == "quarter":
-            return f"Q{(j.month - 1) // 3 + 1} {j.year}"
-        return str(j.year)
+        year, quarter = j.year, (j.month - 1) // 3 + 1
+    else:
+        year, quarter = first.year, (first.month - 1) // 3 + 1
     if grain == "month":
-        return first.strftime("%b %Y")
+        return month_label(first, calendar)
     if grain == "quarter":
-        return f"Q{(first.month - 1) // 3 + 1} {first.year}"
-    return str(first.year)
+        return digits(_("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": year})
+    return digits(str(year))

@@ -18,7 +18,6 @@ from .models import MEDDIC_FIELDS, Lead, Opportunity, Pipeline, Stage
 
 
 class LeadForm(forms.ModelForm):
-    formfield_callback = local_formfield
     # Reaching these statuses goes through the handoff (mql, sql) or conversion.
     EDITABLE_STATUSES = [Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.DISQUALIFIED]
 
@@ -27,6 +26,7 @@ class LeadForm(forms.ModelForm):
     loaded_state = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
+        formfield_callback = local_formfield
         model = Lead
         fields = [
             "first_name",
@@ -150,11 +150,10 @@ class OpportunityForm(forms.ModelForm):
     """Create and edit a deal. `version` is the precondition of an edit: the version the
     user loaded, never assigned to the record."""
 
-    formfield_callback = local_formfield
-
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
+        formfield_callback = local_formfield
         model = Opportunity
         fields = [
             "name",

@@ -125,3 +125,9 @@ def test_every_kpi_has_a_formula_and_a_unit():
     for kpi in KPIS.values():
         assert kpi.formula.endswith("."), kpi.key
         assert kpi.unit in kpis.PLACES
+
+
+def test_the_translatable_formulas_are_the_docstrings():
+    from metrics.formulas import FORMULAS
+
+    assert {key: KPIS[key].formula_source for key in ORDER} == FORMULAS

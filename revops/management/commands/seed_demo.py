@@ -2,7 +2,7 @@
 
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -91,13 +91,24 @@ class Command(BaseCommand):
         parser.add_argument("--scale", choices=sorted(SCALES), default="small")
         parser.add_argument("--seed", type=int, default=1405, help="random seed (deterministic)")
         parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="skip the backfill of a year of KPI snapshots",
+        )
+        parser.add_argument(
+            "--locale",
+            choices=["en", "fa"],
+            default="en",
+            help="fa: a Persian organisation (Rial, Jalali calendar, Persian names and users)",
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when any user exists already"
         )
         parser.add_argument(
             "--list", action="store_true", help="only print the demo logins and exit"
         )
 
-    def handle(self, *args, scale, seed, if_empty, list, **options):
+    def handle(self, *args, scale, seed, if_empty, list, locale="en", no_history=False, **options):
         if list:
             self.print_logins()
             return
@@ -105,14 +116,53 @@ class Command(BaseCommand):
             self.stderr.write("users exist already; the demo data is not loaded again")
             return
         rng = random.Random(seed)
+        # The share of Persian names among the generated people and companies.
+        self.persian_share = 0.9 if locale == "fa" else 0.5
         with transaction.atomic():
             self.seed_people(rng, SCALES[scale])
             if Account.objects.filter(external_id__startswith="demo-").exists():
                 self.stderr.write("demo records exist already; people refreshed only")
             else:
                 self.seed_records(rng, SCALES[scale])
-        self.backfill_snapshots()
+                if locale == "fa":
+                    self.make_persian()
+        if not no_history:
+            self.backfill_snapshots()
         self.print_logins()
+
+    # One US dollar in Rial, for the Persian demo's conversion of the generated amounts.
+    RIAL_PER_DOLLAR = Decimal("1000000")
+
+    def make_persian(self) -> None:
+        """The organisation counts in Rial on the Jalali calendar and its people read Persian:
+        every generated dollar amount becomes Rial (whole rials), the euro's rate is restated
+        against the Rial, and a dollar rate is added for deals still priced in dollars."""
+        from django.db.models import F
+        from django.db.models.functions import Round
+
+        from crm.models import Subscription
+        from metrics.models import Quota
+        from pipeline.models import Opportunity
+
+        rate = self.RIAL_PER_DOLLAR
+        org = Organisation.get()
+        org.name, org.base_currency, org.calendar = "درآمد · نسخهٔ نمایشی", "IRR", "jalali"
+        org.save()
+        Opportunity.objects.filter(currency="USD").update(
+            amount=Round(F("amount") * rate), currency="IRR"
+        )
+        Opportunity.objects.filter(currency="IRR", one_time_amount__isnull=False).update(
+            one_time_amount=Round(F("one_time_amount") * rate)
+        )
+        Subscription.objects.filter(currency="USD").update(
+            mrr=Round(F("mrr") * rate), currency="IRR"
+        )
+        Quota.objects.update(amount=Round(F("amount") * rate))
+        FxRate.objects.filter(currency="EUR").update(rate_to_base=F("rate_to_base") * rate)
+        FxRate.objects.get_or_create(
+            currency="USD", valid_from=date(2020, 1, 1), defaults={"rate_to_base": rate}
+        )
+        User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}").update(language="fa")
 
     def backfill_snapshots(self) -> None:
         """KPI history for the dashboards: each month's end over the last year and every one
@@ -153,7 +203,7 @@ class Command(BaseCommand):
             self.user_upsert(f"{local}@{DEMO_DOMAIN}", full_name, role, teams[team], language)
         sales_teams = [teams["Sales Tehran"], teams["Sales Europe"]]
         for number in range(1, scale["extra_users"] + 1):
-            persian = rng.random() < 0.5
+            persian = rng.random() < self.persian_share
             first = rng.choice(PERSIAN_FIRST if persian else LATIN_FIRST)
             last = rng.choice(PERSIAN_LAST if persian else LATIN_LAST)
             role = rng.choices(
@@ -182,12 +232,12 @@ class Command(BaseCommand):
         personas = [Persona.objects.get_or_create(name=name)[0] for name in PERSONAS]
 
         def company(i):
-            if rng.random() < 0.5:
+            if rng.random() < self.persian_share:
                 return f"{rng.choice(PERSIAN_COMPANY)} {rng.choice(PERSIAN_SUFFIX)}", f"co{i}.ir"
             return f"{rng.choice(LATIN_COMPANY)} {rng.choice(LATIN_SUFFIX)}", f"co{i}.com"
 
         def person():
-            if rng.random() < 0.5:
+            if rng.random() < self.persian_share:
                 return rng.choice(PERSIAN_FIRST), rng.choice(PERSIAN_LAST)
             return rng.choice(LATIN_FIRST), rng.choice(LATIN_LAST)
 
