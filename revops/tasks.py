@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import Job
 
@@ -50,7 +51,12 @@ def import_upload_run(upload_id: int) -> str:
     def work(ctx):
         folder = uploads.mapped_folder(upload)
         try:
-            with pghistory.context(user=upload.created_by_id, url=f"import:{upload.pk}"):
+            # Problems are written in the language of whoever uploaded the file.
+            language = getattr(upload.created_by, "language", None) or settings.LANGUAGE_CODE
+            with (
+                translation.override(language),
+                pghistory.context(user=upload.created_by_id, url=f"import:{upload.pk}"),
+            ):
                 report = import_dataset(
                     folder,
                     skip_invalid=upload.skip_invalid,

@@ -11,6 +11,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from revops.currencies import is_currency
 from revops.text import digits_to_latin
 
@@ -25,11 +27,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def parse_date(text: str) -> date:
     value = digits_to_latin(text.strip())
     if not _DATE.fullmatch(value):
-        raise CellError(f"not a date in the form YYYY-MM-DD: {text!r}")
+        raise CellError(_("not a date in the form YYYY-MM-DD: %(text)s") % {"text": repr(text)})
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CellError(f"no such day: {text!r}") from None
+        raise CellError(_("no such day: %(text)s") % {"text": repr(text)}) from None
 
 
 def parse_decimal(text: str, *, places: int = 2, digits: int = 18, minimum=0) -> Decimal:
@@ -38,23 +40,31 @@ def parse_decimal(text: str, *, places: int = 2, digits: int = 18, minimum=0) ->
     value = digits_to_latin(text.strip()).replace("٫", ".").replace("٬", ",")
     if "," in value:
         if "." not in value or value.rfind(",") > value.find("."):
-            raise CellError(f"ambiguous number (use . for the decimal point): {text!r}")
+            raise CellError(
+                _("ambiguous number (use . for the decimal point): %(text)s") % {"text": repr(text)}
+            )
         if not re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d*", value):
-            raise CellError(f"not a number: {text!r}")
+            raise CellError(_("not a number: %(text)s") % {"text": repr(text)})
         value = value.replace(",", "")
     if not re.fullmatch(r"-?\d+(\.\d+)?", value):
-        raise CellError(f"not a number: {text!r}")
+        raise CellError(_("not a number: %(text)s") % {"text": repr(text)})
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise CellError(f"not a number: {text!r}") from None
-    whole, _, fraction = value.lstrip("-").partition(".")
+        raise CellError(_("not a number: %(text)s") % {"text": repr(text)}) from None
+    whole, _point, fraction = value.lstrip("-").partition(".")
     if len(fraction) > places:
-        raise CellError(f"more than {places} decimal places: {text!r}")
+        raise CellError(
+            _("more than %(places)s decimal places: %(text)s")
+            % {"places": places, "text": repr(text)}
+        )
     if len(whole.lstrip("0")) > digits:
-        raise CellError(f"more than {digits} digits before the point: {text!r}")
+        raise CellError(
+            _("more than %(digits)s digits before the point: %(text)s")
+            % {"digits": digits, "text": repr(text)}
+        )
     if minimum is not None and number < minimum:
-        raise CellError(f"negative: {text!r}")
+        raise CellError(_("negative: %(text)s") % {"text": repr(text)})
     return number
 
 
@@ -69,35 +79,35 @@ def parse_rate(text: str) -> Decimal:
 def parse_probability(text: str) -> Decimal:
     value = parse_decimal(text, places=12)
     if value > 1:
-        raise CellError(f"a probability is between 0 and 1: {text!r}")
+        raise CellError(_("a probability is between 0 and 1: %(text)s") % {"text": repr(text)})
     return value
 
 
 def parse_int(text: str) -> int:
     value = digits_to_latin(text.strip())
     if not re.fullmatch(r"-?\d{1,9}", value):
-        raise CellError(f"not a whole number: {text!r}")
+        raise CellError(_("not a whole number: %(text)s") % {"text": repr(text)})
     return int(value)
 
 
 def parse_bool(text: str) -> bool:
     value = text.strip().lower()
     if value not in ("true", "false"):
-        raise CellError(f"not true or false: {text!r}")
+        raise CellError(_("not true or false: %(text)s") % {"text": repr(text)})
     return value == "true"
 
 
 def parse_currency(text: str) -> str:
     value = text.strip()
     if not is_currency(value):
-        raise CellError(f"unknown currency code: {text!r}")
+        raise CellError(_("unknown currency code: %(text)s") % {"text": repr(text)})
     return value
 
 
 def parse_email(text: str) -> str:
     value = text.strip()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise CellError(f"not an e-mail address: {text!r}")
+        raise CellError(_("not an e-mail address: %(text)s") % {"text": repr(text)})
     return value.lower()
 
 
@@ -105,7 +115,10 @@ def enum(*choices):
     def parse(text: str) -> str:
         value = text.strip()
         if value not in choices:
-            raise CellError(f"unknown value {text!r} (expected one of {', '.join(choices)})")
+            raise CellError(
+                _("unknown value %(text)s (expected one of %(choices)s)")
+                % {"text": repr(text), "choices": ", ".join(choices)}
+            )
         return value
 
     return parse
@@ -114,7 +127,7 @@ def enum(*choices):
 def text(limit: int):
     def parse(value: str) -> str:
         if len(value) > limit:
-            raise CellError(f"longer than {limit} characters")
+            raise CellError(_("longer than %(limit)s characters") % {"limit": limit})
         return value
 
     return parse

@@ -20,6 +20,7 @@ import pgtrigger
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from crm.models import Account, Activity, ChurnReason, Contact, Persona, Subscription
 from metrics.models import Quota
@@ -116,12 +117,16 @@ class SettingsFile(Entity):
                     row.fail("value", str(error))
             elif key == "calendar":
                 if value not in ("gregorian", "jalali"):
-                    row.fail("value", f"unknown calendar {value!r} (gregorian or jalali)")
+                    row.fail(
+                        "value",
+                        _("unknown calendar %(value)s (gregorian or jalali)")
+                        % {"value": repr(value)},
+                    )
             elif key == "timezone":
                 if value not in available_timezones():
-                    row.fail("value", f"unknown time zone {value!r}")
+                    row.fail("value", _("unknown time zone %(value)s") % {"value": repr(value)})
             elif key is not None:
-                row.fail("key", f"unknown setting {key!r}")
+                row.fail("key", _("unknown setting %(key)s") % {"key": repr(key)})
 
     def write(self, rows, state):
         organisation = Organisation.get()
@@ -142,7 +147,7 @@ class FxRatesFile(Entity):
     def check(self, rows, state):
         for row in rows:
             if row.values.get("rate_to_base") == 0:
-                row.fail("rate_to_base", "a rate must be above 0")
+                row.fail("rate_to_base", _("a rate must be above 0"))
 
     def write(self, rows, state):
         FxRate.objects.bulk_create(
@@ -184,7 +189,10 @@ class UsersFile(Entity):
         for row in rows:
             name = row.values.get("team")
             if name and name not in teams:
-                row.fail("team", f"no team named {name!r} in teams.csv or the database")
+                row.fail(
+                    "team",
+                    _("no team named %(name)s in teams.csv or the database") % {"name": repr(name)},
+                )
             row.values["team_id"] = teams.get(name)
 
     def write(self, rows, state):
@@ -272,7 +280,10 @@ class AccountsFile(Entity):
         for row in rows:
             email = row.values.pop("owner_email", None)
             if email and email not in owners:
-                row.fail("owner_email", f"no user {email!r} in users.csv or the database")
+                row.fail(
+                    "owner_email",
+                    _("no user %(email)s in users.csv or the database") % {"email": repr(email)},
+                )
             row.values["owner_id"] = owners.get(email)
 
     def write(self, rows, state):
@@ -302,8 +313,11 @@ def _refs(rows, column, model):
         if key and key not in ids:
             row.fail(
                 column,
-                f"refers to {key!r}, which is neither in the files nor in the "
-                "database (or its row was rejected)",
+                _(
+                    "refers to %(key)s, which is neither in the files nor in the database "
+                    "(or its row was rejected)"
+                )
+                % {"key": repr(key)},
             )
         row.values[column] = ids.get(key)
     return ids
@@ -390,31 +404,44 @@ class OpportunitiesFile(Entity):
             v = row.values
             email = v.pop("owner_email", None)
             if email and email not in owners:
-                row.fail("owner_email", f"no user {email!r} in users.csv or the database")
+                row.fail(
+                    "owner_email",
+                    _("no user %(email)s in users.csv or the database") % {"email": repr(email)},
+                )
             v["owner_id"] = owners.get(email)
             stage = stages.get((v.get("pipeline"), v.get("stage")))
             if v.get("stage") and stage is None:
-                row.fail("stage", f"no stage {v.get('stage')!r} in pipeline {v.get('pipeline')!r}")
+                row.fail(
+                    "stage",
+                    _("no stage %(stage)s in pipeline %(pipeline)s")
+                    % {"stage": repr(v.get("stage")), "pipeline": repr(v.get("pipeline"))},
+                )
             v["stage_obj"] = stage
             if stage is not None:
                 if stage.outcome != "open" and not v.get("closed_on"):
-                    row.fail("closed_on", f"a {stage.outcome} deal needs its closed_on")
+                    row.fail(
+                        "closed_on",
+                        _("a %(outcome)s deal needs its closed_on") % {"outcome": stage.outcome},
+                    )
                 if stage.outcome == "open" and v.get("closed_on"):
-                    row.fail("closed_on", "an open deal has no closed_on")
+                    row.fail("closed_on", _("an open deal has no closed_on"))
             if v.get("closed_on") and v.get("created_on") and v["closed_on"] < v["created_on"]:
-                row.fail("closed_on", "closed_on is before created_on")
+                row.fail("closed_on", _("closed_on is before created_on"))
             if (
                 v.get("one_time_amount") is not None
                 and v.get("amount") is not None
                 and (v["one_time_amount"] > v["amount"])
             ):
-                row.fail("one_time_amount", "one_time_amount is above amount")
+                row.fail("one_time_amount", _("one_time_amount is above amount"))
             currency = v.get("currency")
             if currency and not _rate_exists(currency, state.base, state.fx_currencies):
                 row.fail(
                     "currency",
-                    f"{currency} is not the base currency ({state.base}) and "
-                    "has no rate in fx_rates.csv or the database",
+                    _(
+                        "%(currency)s is not the base currency (%(base)s) and has no rate in "
+                        "fx_rates.csv or the database"
+                    )
+                    % {"currency": currency, "base": state.base},
                 )
 
     def write(self, rows, state):
@@ -497,13 +524,20 @@ class StageHistoryFile(Entity):
             if deal is None:
                 row.fail(
                     "opportunity_external_id",
-                    f"refers to {key!r}, which is neither in "
-                    "the files nor in the database (or its row was rejected)",
+                    _(
+                        "refers to %(key)s, which is neither in the files nor in the database "
+                        "(or its row was rejected)"
+                    )
+                    % {"key": repr(key)},
                 )
                 continue
             stage = stages.get((deal.pipeline_id, row.values.get("stage")))
             if stage is None:
-                row.fail("stage", f"no stage {row.values.get('stage')!r} in the deal's pipeline")
+                row.fail(
+                    "stage",
+                    _("no stage %(stage)s in the deal's pipeline")
+                    % {"stage": repr(row.values.get("stage"))},
+                )
             row.values.update(opportunity_id=deal.pk, to_stage_id=stage.pk if stage else None)
 
     def write(self, rows, state):
@@ -575,14 +609,20 @@ class LeadsFile(Entity):
             v = row.values
             email = v.pop("owner_email", None)
             if email and email not in owners:
-                row.fail("owner_email", f"no user {email!r} in users.csv or the database")
+                row.fail(
+                    "owner_email",
+                    _("no user %(email)s in users.csv or the database") % {"email": repr(email)},
+                )
             v["owner_id"] = owners.get(email)
             if v.get("status") == "converted" and not v.get("converted_on"):
-                row.fail("converted_on", "a converted lead needs its converted_on")
+                row.fail("converted_on", _("a converted lead needs its converted_on"))
             present = [(name, v[name]) for name in self.DATES if v.get(name)]
             for (before, first), (after, second) in pairwise(present):
                 if second < first:
-                    row.fail(after, f"{after} is before {before}")
+                    row.fail(
+                        after,
+                        _("%(after)s is before %(before)s") % {"after": after, "before": before},
+                    )
                     break
 
     def write(self, rows, state):
@@ -643,13 +683,16 @@ class SubscriptionsFile(Entity):
         for row in rows:
             v = row.values
             if v.get("end_on") and v.get("start_on") and v["end_on"] <= v["start_on"]:
-                row.fail("end_on", "end_on is not after start_on")
+                row.fail("end_on", _("end_on is not after start_on"))
             currency = v.get("currency")
             if currency and not _rate_exists(currency, state.base, state.fx_currencies):
                 row.fail(
                     "currency",
-                    f"{currency} is not the base currency ({state.base}) and "
-                    "has no rate in fx_rates.csv or the database",
+                    _(
+                        "%(currency)s is not the base currency (%(base)s) and has no rate in "
+                        "fx_rates.csv or the database"
+                    )
+                    % {"currency": currency, "base": state.base},
                 )
 
     def write(self, rows, state):
@@ -700,11 +743,14 @@ class QuotasFile(Entity):
         for row in rows:
             email = row.values.pop("owner_email", None)
             if email and email not in owners:
-                row.fail("owner_email", f"no user {email!r} in users.csv or the database")
+                row.fail(
+                    "owner_email",
+                    _("no user %(email)s in users.csv or the database") % {"email": repr(email)},
+                )
             row.values["user_id"] = owners.get(email)
             start, end = row.values.get("period_start"), row.values.get("period_end")
             if start and end and end < start:
-                row.fail("period_end", "period_end is before period_start")
+                row.fail("period_end", _("period_end is before period_start"))
 
     def write(self, rows, state):
         Quota.objects.bulk_create(
@@ -741,7 +787,10 @@ class ActivitiesFile(Entity):
         for row in rows:
             email = row.values.pop("owner_email", None)
             if email and email not in owners:
-                row.fail("owner_email", f"no user {email!r} in users.csv or the database")
+                row.fail(
+                    "owner_email",
+                    _("no user %(email)s in users.csv or the database") % {"email": repr(email)},
+                )
             row.values["owner_id"] = owners.get(email)
 
     def write(self, rows, state):
@@ -877,7 +926,9 @@ def _import_file(entity, path, state, report, skip_invalid, dry_run):
     try:
         stream, reader = f.open_csv(path)
     except OSError as error:
-        report.problems.append(Problem(entity.file, 0, "-", f"cannot read: {error}"))
+        report.problems.append(
+            Problem(entity.file, 0, "-", _("cannot read: %(error)s") % {"error": error})
+        )
         return
     read = written = rejected = 0
     rejects_writer = rejects_stream = None
@@ -885,15 +936,15 @@ def _import_file(entity, path, state, report, skip_invalid, dry_run):
         try:
             header = reader.fieldnames or []
         except UnicodeDecodeError:
-            report.problems.append(Problem(entity.file, 1, "-", "not UTF-8 or UTF-16 text"))
+            report.problems.append(Problem(entity.file, 1, "-", _("not UTF-8 or UTF-16 text")))
             return
         known = {column.name for column in entity.columns}
         header_problems = [
-            Problem(entity.file, 1, name or "(empty)", "unknown column")
+            Problem(entity.file, 1, name or "(empty)", _("unknown column"))
             for name in header
             if name not in known
         ] + [
-            Problem(entity.file, 1, column.name, "required column is missing")
+            Problem(entity.file, 1, column.name, _("required column is missing"))
             for column in entity.columns
             if column.required and column.name not in header
         ]
@@ -930,9 +981,13 @@ def _import_file(entity, path, state, report, skip_invalid, dry_run):
                     entity.write(good, state)
                     written += len(good)
         except UnicodeDecodeError:
-            report.problems.append(Problem(entity.file, read + 2, "-", "not UTF-8 or UTF-16 text"))
+            report.problems.append(
+                Problem(entity.file, read + 2, "-", _("not UTF-8 or UTF-16 text"))
+            )
         except csv.Error as error:
-            report.problems.append(Problem(entity.file, read + 2, "-", f"unreadable: {error}"))
+            report.problems.append(
+                Problem(entity.file, read + 2, "-", _("unreadable: %(error)s") % {"error": error})
+            )
         if hasattr(entity, "finish") and written:
             entity.finish(state)
     finally:
@@ -953,13 +1008,13 @@ def _numbered(reader):
 def _parse(entity, line, raw) -> Row:
     row = Row(line, raw)
     if None in raw:  # more cells than the header has columns
-        row.fail("-", "more cells than columns")
+        row.fail("-", _("more cells than columns"))
     for column in entity.columns:
         text = raw.get(column.name)
         text = text.strip() if text is not None and column.parse is not None else text
         if text is None or text == "":
             if column.required:
-                row.fail(column.name, "required and empty")
+                row.fail(column.name, _("required and empty"))
             row.values[column.name] = None
             continue
         if column.parse is None:

@@ -50,6 +50,9 @@ def test_a_marketer_imports_leads_from_the_browser(
     page.locator("button[name=start]").click()
     expect(page.locator(".import-result")).to_be_visible(timeout=30_000)
     expect(page.locator(".problems")).to_contain_text("leads.csv:42: created_on")
+    # The worker wrote the problem in the uploader's language.
+    reason = "چنین روزی وجود ندارد" if language == "fa" else "no such day"
+    expect(page.locator(".problems")).to_contain_text(reason)
     expect(page.locator("a[href$='/rejects/']")).to_be_visible()
     screenshot(page, f"import-result-{language}")
     assert Lead.objects.count() == 40
