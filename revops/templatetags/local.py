@@ -46,3 +46,15 @@ def digits(value) -> str:
     if value is None:
         return ""
     return l10n.digits(value)
+
+
+@register.simple_tag
+def date_input_attributes():
+    """The attributes of a hand-written date <input>: the browser's picker for Gregorian
+    readers, a text box taking YYYY/MM/DD for Jalali ones (revops.forms_utils does the same
+    for form fields)."""
+    from django.utils.safestring import mark_safe
+
+    if l10n.display().calendar == "jalali":
+        return mark_safe('type="text" placeholder="1405/04/09" inputmode="numeric" dir="ltr"')
+    return mark_safe('type="date"')
