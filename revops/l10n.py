@@ -208,6 +208,25 @@ def format_money(amount, currency: str, *, places: int | None = None) -> str:
     return f"{format_number(amount, shown)} {currency_name(currency)}"
 
 
+def money_number(amount, currency: str) -> str:
+    """An amount's number alone, as `format_money` would show it (Toman when asked)."""
+    if amount is None or amount == "":
+        return "—"
+    amount = Decimal(amount)
+    if currency == "IRR" and display().toman:
+        return format_number(amount / 10, 0)
+    return format_number(amount, currency_places(currency))
+
+
+def money_unit(currency: str) -> str:
+    """What the numbers of `money_number` count: toman, rial or the ISO code."""
+    from django.utils.translation import gettext as _
+
+    if currency == "IRR" and display().toman:
+        return _("toman")
+    return currency_name(currency)
+
+
 def currency_name(currency: str) -> str:
     from django.utils.translation import gettext as _
 

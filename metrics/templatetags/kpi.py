@@ -26,7 +26,10 @@ def kpi_value(value, unit: str) -> str:
         return _number(value, 1)
     if unit == "count":
         return _number(value, 0)
-    return _number(value, 2)
+    # Money in the base currency, its own way (Rial without decimals, or Toman).
+    from revops.models import Organisation
+
+    return l10n.money_number(value, Organisation.get().base_currency)
 
 
 @register.filter
@@ -48,6 +51,14 @@ def percent(value) -> str:
     if value is None:
         return ""
     return _number(Decimal(value) * 100, 1) + ("٪" if l10n.display().persian_digits else "%")
+
+
+@register.simple_tag
+def money_unit() -> str:
+    """The unit the dashboard's amounts are in."""
+    from revops.models import Organisation
+
+    return l10n.money_unit(Organisation.get().base_currency)
 
 
 @register.filter
