@@ -17,6 +17,7 @@ VARS = [
     "DJANGO_SECURE",
     "EMAIL_URL",
     "CELERY_KEY_PREFIX",
+    "DATABASE_REPLICA_URL",
 ]
 
 
@@ -132,3 +133,17 @@ def test_a_management_command_runs_without_a_secret_key(monkeypatch):
     assert len(settings["SECRET_KEY"]) >= 50
     assert not settings["SECRET_KEY"].startswith("insecure-")
     assert settings["DEBUG"] is False
+
+
+def test_a_replica_url_adds_the_replica_database(monkeypatch):
+    settings = load(
+        monkeypatch,
+        DJANGO_DEBUG="true",
+        DATABASE_URL="postgres://app:pw@primary.internal:5432/revenue",
+        DATABASE_REPLICA_URL="postgres://app:pw@replica.internal:5432/revenue",
+    )
+    assert settings["DATABASES"]["replica"]["HOST"] == "replica.internal"
+    assert settings["DATABASES"]["default"]["HOST"] == "primary.internal"
+    assert settings["DATABASES"]["replica"]["TEST"] == {"MIRROR": "default"}
+    assert "revops.db_router.ReplicaReadsMiddleware" in settings["MIDDLEWARE"]
+    assert "replica" not in load(monkeypatch, DJANGO_DEBUG="true")["DATABASES"]
