@@ -23,6 +23,8 @@ from pipeline.services import (
     opportunity_create,
     opportunity_move,
 )
+from revops.demo_bulk import SCALES as BULK_SCALES
+from revops.demo_bulk import generate
 from revops.models import FxRate, Organisation, Team, User
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed on screen on purpose: these are demo logins
@@ -88,7 +90,13 @@ class Command(BaseCommand):
     help = "Create a demo organisation: teams, a user of every role (password `demo`), data."
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+        parser.add_argument(
+            "--scale",
+            choices=["small", *BULK_SCALES],
+            default="small",
+            help="small: the demo of `make run`; medium and large: performance.md's scales, "
+            "generated in SQL (large: 1M deals, 1M leads, 2M activities)",
+        )
         parser.add_argument("--seed", type=int, default=1405, help="random seed (deterministic)")
         parser.add_argument(
             "--no-history",
@@ -118,6 +126,9 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         # The share of Persian names among the generated people and companies.
         self.persian_share = 0.9 if locale == "fa" else 0.5
+        if scale in BULK_SCALES:
+            self.seed_bulk(rng, scale, seed, no_history)
+            return
         with transaction.atomic():
             self.seed_people(rng, SCALES[scale])
             if Account.objects.filter(external_id__startswith="demo-").exists():
@@ -129,6 +140,30 @@ class Command(BaseCommand):
         if not no_history:
             self.backfill_snapshots()
         self.print_logins()
+
+    def seed_bulk(self, rng, scale: str, seed: int, no_history: bool) -> None:
+        """performance.md's medium or large organisation, generated in SQL (revops.demo_bulk);
+        today's KPI snapshots are computed at the end (a year of history would take a pass per
+        day)."""
+        from metrics.services import kpi_recompute_day, org_today
+
+        if Account.objects.filter(external_id__startswith="big-acc-").exists():
+            self.stderr.write(f"the {scale} records exist already; nothing generated")
+            return
+        started = time.monotonic()
+        with transaction.atomic():
+            self.seed_people(rng, SCALES["small"])
+        generate(
+            scale,
+            seed=seed,
+            today=org_today(),
+            base=Organisation.get().base_currency,
+            stderr=self.stderr,
+        )
+        self.stderr.write(f"{scale} generated in {time.monotonic() - started:.0f} s")
+        if not no_history:
+            result = kpi_recompute_day()
+            self.stderr.write(f"today's KPI snapshots in {result['seconds']} s")
 
     # One US dollar in Rial, for the Persian demo's conversion of the generated amounts.
     RIAL_PER_DOLLAR = Decimal("1000000")
