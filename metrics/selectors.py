@@ -244,23 +244,40 @@ def _active_on(day):
 def _subscriptions(as_of, periods, base, owners):
     """Per owner: MRR at D, the accounts paying then, and the movements of each period,
     from each account's MRR at opening O(a), at D C(a) and 365 days earlier."""
-    mrr = converted("mrr", "currency", OuterRef("start_on"), base)
-    per_account = {
-        "c": Coalesce(Sum(mrr, filter=_active_on(as_of)), ZERO),
-        "y": Coalesce(Sum(mrr, filter=_active_on(as_of - timedelta(days=365))), ZERO),
-    }
-    grains = list(periods)
-    for index, (start, _last) in enumerate(periods.values()):
-        per_account[f"o{index}"] = Coalesce(
-            Sum(mrr, filter=_active_on(start - timedelta(days=1))), ZERO
-        )
-        per_account[f"e{index}"] = Count("id", filter=Q(start_on__lt=start))
-    accounts = (
+    # Each subscription's MRR in the base currency is converted once (an inner query that
+    # is not flattened, OFFSET 0), then summed per account on the days that matter.
+    subscriptions = (
         _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
         .order_by()
-        .values(account_key=F("account_id"), owner_key=F("account__owner_id"))
+        .annotate(m=converted("mrr", "currency", OuterRef("start_on"), base))
+        .values(
+            "start_on", "end_on", "m", account_key=F("account_id"), owner_key=F("account__owner_id")
+        )
     )
-    inner_sql, params = accounts.annotate(**per_account).query.sql_with_params()
+    rows_sql, rows_params = subscriptions.query.sql_with_params()
+    params: list = []  # the dates of the sums, which come first in the SQL text
+
+    def active(day):
+        params.extend([day, day])
+        return "start_on <= %s AND (end_on IS NULL OR end_on > %s)"
+
+    sums = [
+        f"COALESCE(SUM(m) FILTER (WHERE {active(as_of)}), 0) AS c",
+        f"COALESCE(SUM(m) FILTER (WHERE {active(as_of - timedelta(days=365))}), 0) AS y",
+    ]
+    grains = list(periods)
+    for index, (start, _last) in enumerate(periods.values()):
+        sums.append(
+            f"COALESCE(SUM(m) FILTER (WHERE {active(start - timedelta(days=1))}), 0) AS o{index}"
+        )
+        params.append(start)
+        sums.append(f"COUNT(*) FILTER (WHERE start_on < %s) AS e{index}")
+    per_account = ", ".join(sums)
+    inner_sql = (
+        f"SELECT account_key, owner_key, {per_account} "  # noqa: S608 (constant columns)
+        f"FROM ({rows_sql} OFFSET 0) AS s GROUP BY 1, 2"
+    )
+    params = [*params, *rows_params]
 
     columns = [
         "SUM(c) AS closing_mrr_total",
