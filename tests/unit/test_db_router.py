@@ -11,8 +11,10 @@ from revops.db_router import PIN_COOKIE, PrimaryReplicaRouter, ReplicaReadsMiddl
 
 
 @pytest.fixture
-def with_replica(settings):
-    settings.DATABASES = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+def with_replica(settings, monkeypatch):
+    # The router only asks whether a "replica" alias is configured; no connection is opened.
+    databases = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+    monkeypatch.setattr(db_router.settings, "DATABASES", databases, raising=False)
     settings.DATABASE_REPLICA_PIN_SECONDS = 10
 
 
