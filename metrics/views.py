@@ -15,10 +15,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import AT_RISK_BELOW
 from pipeline.models import Opportunity
+from revops import l10n
 from revops.models import Organisation, Team, User
 from revops.money import converted
 from revops.params import int_param, safe_next
-from revops.text import digits_to_latin
 
 from . import charts, dashboards, services
 from .forms import GoalForm
@@ -48,16 +48,12 @@ def _sellers_for(user: User, team_id: str | None):
 
 
 def _parse_amount(text: str):
-    text = digits_to_latin(text.strip()).replace(",", "").replace("٬", "").replace(" ", "")
-    if not text:
+    """A quota typed in any digits and separators (revops.l10n.parse_amount): positive, at
+    most 2 decimals and 18 digits; None for an empty cell."""
+    if not text.strip():
         return None
-    value = Decimal(text)
-    if (
-        not value.is_finite()
-        or value < 0
-        or value.as_tuple().exponent < -2
-        or abs(value) >= Decimal(10) ** 18
-    ):
+    value = l10n.parse_amount(text)
+    if value < 0 or value.as_tuple().exponent < -2 or abs(value) >= Decimal(10) ** 18:
         raise InvalidOperation
     return value
 

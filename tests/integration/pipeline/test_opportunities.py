@@ -433,6 +433,11 @@ def test_managers_set_their_teams_quotas_and_reps_see_attainment(
     )
     bad = client.post(reverse("metrics:quota-grid"), {mine: "-3"})
     assert bad.status_code == 400 and not Quota.objects.exists()
+    # "1,25" is 1.25 in half of Europe and 125 nowhere: refused, not read as 125.
+    ambiguous = client.post(reverse("metrics:quota-grid"), {mine: "1,25"})
+    assert ambiguous.status_code == 400 and not Quota.objects.exists()
+    client.post(reverse("metrics:quota-grid"), {mine: "۱۰٬۰۰۰٫۵"})  # Persian separators
+    assert Quota.objects.get().amount == Decimal("10000.5")
     client.post(reverse("metrics:quota-grid"), {mine: "۱۰,۰۰۰"})
     quota = Quota.objects.get()
     assert (quota.user, quota.amount) == (rep, Decimal("10000"))
