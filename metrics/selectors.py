@@ -53,44 +53,36 @@ class DaysBetween(Func):
     output_field = IntegerField()
 
 
-def probability_at(day: date):
-    """SQL: the probability of the stage an opportunity was in at the end of `day`: its
-    latest history row on or before `day` (same day: the later stage by position), else its
-    earliest row, else its current stage. The trigger-kept last row of the history
-    (`StageHistoryEnd`) answers for every day since it, so the history itself is read only
-    for deals that moved after `day`."""
+def _stage_fact_at(day: date, field: str, output_field=None):
+    """SQL: `field` ("id", "probability") of the stage an opportunity was in at the end of
+    `day`: its latest history row on or before `day` (same day: the later stage by
+    position), else its earliest row, else its current stage. The trigger-kept last row of
+    the history (`StageHistoryEnd`) answers for every day since it, so the history itself is
+    read only for deals that moved after `day`."""
     history = StageChange.objects.filter(opportunity=OuterRef("pk"))
     latest = history.filter(entered_on__lte=day).order_by(
         "-entered_on", "-to_stage__position", "-id"
     )
     earliest = history.order_by("entered_on", "to_stage__position", "id")
     return Case(
-        When(history_end__isnull=True, then=F("stage__probability")),
-        When(history_end__entered_on__lte=day, then=F("history_end__stage__probability")),
+        When(history_end__isnull=True, then=F(f"stage__{field}")),
+        When(history_end__entered_on__lte=day, then=F(f"history_end__stage__{field}")),
         default=Coalesce(
-            Subquery(latest.values("to_stage__probability")[:1]),
-            Subquery(earliest.values("to_stage__probability")[:1]),
+            Subquery(latest.values(f"to_stage__{field}")[:1]),
+            Subquery(earliest.values(f"to_stage__{field}")[:1]),
         ),
+        output_field=output_field,
     )
+
+
+def probability_at(day: date):
+    """SQL: the probability of the stage a deal was in at the end of `day`."""
+    return _stage_fact_at(day, "probability")
 
 
 def stage_at(day: date):
-    """SQL: the id of the stage a deal was in at the end of `day`, by the same rule as
-    `probability_at`."""
-    history = StageChange.objects.filter(opportunity=OuterRef("pk"))
-    latest = history.filter(entered_on__lte=day).order_by(
-        "-entered_on", "-to_stage__position", "-id"
-    )
-    earliest = history.order_by("entered_on", "to_stage__position", "id")
-    return Case(
-        When(history_end__isnull=True, then=F("stage_id")),
-        When(history_end__entered_on__lte=day, then=F("history_end__stage_id")),
-        default=Coalesce(
-            Subquery(latest.values("to_stage_id")[:1]),
-            Subquery(earliest.values("to_stage_id")[:1]),
-        ),
-        output_field=IntegerField(),
-    )
+    """SQL: the id of the stage a deal was in at the end of `day`."""
+    return _stage_fact_at(day, "id", IntegerField())
 
 
 def _first_touch():
