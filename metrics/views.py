@@ -500,12 +500,9 @@ def dashboard_block(request: HttpRequest, kind: str, block: str) -> HttpResponse
     view = dashboards.view_for(request, kind)
     if block not in BLOCKS or block not in dashboards.DASHBOARDS[kind]["blocks"]:
         raise Http404
-    context = {
-        "view": view,
-        "block": block,
-        "drillable": dashboards.drillable(request.user, view.scope),
-        **BLOCKS[block](view),
-    }
+    context = {"view": view, "block": block, **BLOCKS[block](view)}
+    if "cards" in context:  # blocks showing KPI cards link them to their records
+        context["drillable"] = dashboards.drillable(request.user, view.scope)
     return render(request, f"metrics/dashboard.html#block-{block}", context)
 
 
