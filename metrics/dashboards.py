@@ -369,38 +369,55 @@ def series(view: View, keys, count: int = 8) -> tuple[list[str], dict]:
 
 
 def forecast_accuracy_rows(view: View, count: int = 4) -> list[dict]:
-    """Closed periods before this one: the weighted forecast frozen on their first day
-    against the bookings at their last day. Two queries."""
+    """The `count` closed periods before the one in view (see `forecast_accuracy_of`)."""
     starts, start = [], view.start
     for _step in range(count):
         start = period_start(view.grain, start - timedelta(days=1), view.calendar)
         starts.append(start)
+    return forecast_accuracy_of(view.grain, view.calendar, view.scope, starts)
+
+
+def forecast_accuracy_of(grain: str, calendar: str, scope: Scope, starts) -> list[dict]:
+    """For each period (by its first day): the weighted forecast frozen on its first day
+    against the bookings stored as of its last day, and the accuracy (kpis.md). A period
+    without a snapshot of its last day has no accuracy rather than one from an earlier day's
+    bookings. Two queries."""
+    from django.db.models import Q
+
+    from .kpis import forecast_accuracy, round_half_up
+
+    last_days = {start: current_period(grain, start, calendar)[1] for start in starts}
     frozen = dict(
         ForecastFreeze.objects.filter(
             kpi="forecast_weighted",
-            grain=view.grain,
-            calendar=view.calendar,
-            scope_kind=view.scope.kind,
-            scope_id=view.scope.id,
+            grain=grain,
+            calendar=calendar,
+            scope_kind=scope.kind,
+            scope_id=scope.id,
             period_start__in=starts,
         ).values_list("period_start", "value")
     )
-    booked = {
-        row["period_start"]: row["value"]
-        for row in _snapshots(view)
-        .filter(kpi="bookings", period_start__in=starts)
-        .order_by("period_start", "-as_of")
-        .distinct("period_start")
-        .values("period_start", "value")
-    }
-    from .kpis import forecast_accuracy, round_half_up
-
+    on_last_day = Q(pk__in=[])
+    for start, last in last_days.items():
+        on_last_day |= Q(period_start=start, as_of=last)
+    booked = dict(
+        KpiSnapshot.objects.filter(
+            on_last_day,
+            kpi="bookings",
+            grain=grain,
+            calendar=calendar,
+            scope_kind=scope.kind,
+            scope_id=scope.id,
+        ).values_list("period_start", "value")
+    )
     rows = []
     for start in starts:
-        accuracy = forecast_accuracy(frozen.get(start), booked.get(start) or Decimal(0))
+        accuracy = None
+        if start in booked:
+            accuracy = forecast_accuracy(frozen.get(start), booked[start])
         rows.append(
             {
-                "label": period_label(view.grain, start, view.calendar),
+                "label": period_label(grain, start, calendar),
                 "forecast": frozen.get(start),
                 "booked": booked.get(start),
                 "accuracy": None if accuracy is None else round_half_up(accuracy, 4),

@@ -523,26 +523,3 @@ def _enqueue_refresh():
         kpi_refresh.delay()
     except Exception:  # the broker is down: the marks wait in Postgres for the sweep
         log.warning("could not enqueue the KPI refresh; the sweep will run it")
-
-
-def forecast_accuracy(grain: str, calendar: str, period_start: date, scope: Scope):
-    """1 − |weighted forecast frozen on the period's first day − bookings at its last day|
-    ÷ bookings at its last day, for a closed period; None when either is unknown."""
-    frozen = ForecastFreeze.objects.filter(
-        kpi="forecast_weighted",
-        grain=grain,
-        calendar=calendar,
-        period_start=period_start,
-        scope_kind=scope.kind,
-        scope_id=scope.id,
-    ).first()
-    _start, last = current_period(grain, period_start, calendar)
-    booked = KpiSnapshot.objects.filter(
-        Q(kpi="bookings", grain=grain, calendar=calendar, period_start=period_start),
-        scope_kind=scope.kind,
-        scope_id=scope.id,
-        as_of=last,
-    ).first()
-    if frozen is None or booked is None or booked.value is None:
-        return None
-    return kpis.forecast_accuracy(frozen.value, booked.value)

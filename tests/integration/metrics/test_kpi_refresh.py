@@ -12,11 +12,11 @@ import pytest
 from django.db.models import Count, F
 
 from crm.models import Account
+from metrics.dashboards import forecast_accuracy_of
 from metrics.kpis import stored
 from metrics.models import ForecastFreeze, KpiDirty, KpiSnapshot
 from metrics.services import (
     Scope,
-    forecast_accuracy,
     kpi_compute,
     kpi_recompute_day,
     kpi_refresh_dirty,
@@ -120,12 +120,16 @@ def test_forecasts_are_frozen_on_the_periods_first_day_and_never_overwritten(rep
     kpi_recompute_day(first)
     frozen.refresh_from_db()
     assert frozen.value == Decimal("800.00")
-    # The period closed with 1000 booked: the forecast was 80 % right.
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    # 1000 booked by the middle of the period: no accuracy yet, the period has not closed.
     deal(rep, "Closed won", amount=1000, created_on=first, closed_on=first)
+    kpi_recompute_day(first + timedelta(days=10))
+    [row] = forecast_accuracy_of("month", "gregorian", Scope.org(), [first])
+    assert (row["forecast"], row["booked"], row["accuracy"]) == (Decimal("800.00"), None, None)
+    # It closed with 1000 booked: the forecast was 80 % right.
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     kpi_recompute_day(last)
-    accuracy = forecast_accuracy("month", "gregorian", first, Scope.org())
-    assert accuracy == Decimal("0.8")
+    [row] = forecast_accuracy_of("month", "gregorian", Scope.org(), [first])
+    assert row["accuracy"] == Decimal("0.8000")
 
 
 @pytest.mark.django_db(transaction=True)
