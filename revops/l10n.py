@@ -196,26 +196,19 @@ def currency_places(currency: str) -> int:
 def format_money(amount, currency: str, *, places: int | None = None) -> str:
     """An amount in its currency's own way: IRR without decimals (or in Toman, ÷10, when
     the viewer asked for it, labelled so), others with their decimals and ISO code."""
-    from django.utils.translation import gettext as _
+    if amount is None or amount == "":
+        return "—"
+    return f"{money_number(amount, currency, places=places)} {money_unit(currency)}"
 
+
+def money_number(amount, currency: str, *, places: int | None = None) -> str:
+    """The amount's number alone, as `format_money` shows it (Toman when asked)."""
     if amount is None or amount == "":
         return "—"
     amount = Decimal(amount)
     if currency == "IRR" and display().toman:
-        toman = _("toman")
-        return f"{format_number(amount / 10, 0 if places is None else places)} {toman}"
-    shown = currency_places(currency) if places is None else places
-    return f"{format_number(amount, shown)} {currency_name(currency)}"
-
-
-def money_number(amount, currency: str) -> str:
-    """An amount's number alone, as `format_money` would show it (Toman when asked)."""
-    if amount is None or amount == "":
-        return "—"
-    amount = Decimal(amount)
-    if currency == "IRR" and display().toman:
-        return format_number(amount / 10, 0)
-    return format_number(amount, currency_places(currency))
+        return format_number(amount / 10, 0 if places is None else places)
+    return format_number(amount, currency_places(currency) if places is None else places)
 
 
 def money_unit(currency: str) -> str:
