@@ -19,12 +19,10 @@ from functools import reduce
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -40,7 +38,8 @@ from crm.models import AT_RISK_BELOW, Account, Activity, Subscription
 from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity
 from revops.money import converted
 
-from .selectors import ZERO, DaysBetween, _active_on, _owned, kpi_inputs
+from .kpis import round_half_up
+from .selectors import DaysBetween, _owned, kpi_inputs
 
 NONE_KEY = "—"
 
@@ -111,7 +110,9 @@ def _add(result, period, owner, name, key, vector):
     target[str(key)] = values if current is None else _plus(current, values)
 
 
-def breakdown_inputs(as_of, periods: dict, base: str, owners=None, stage_rows=None) -> dict:
+def breakdown_inputs(
+    as_of, periods: dict, base: str, owners=None, stage_rows=None, inputs=None
+) -> dict:
     """{period: {owner id or None: {breakdown: {key: [Decimal, ...]}}}} (see BREAKDOWNS)."""
     result: dict = {period: defaultdict(dict) for period in periods}
 
@@ -122,9 +123,11 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None, stage_rows=No
                 _add(result, period, row["owner_id"], name, row[key_field], vector)
 
     # Open deals at D by stage (from the KPI pass's own query when it hands them over).
-    if stage_rows is None:
+    # Open deals by stage and new MRR by source come from the KPI pass's own queries (run
+    # here when the caller has not).
+    if stage_rows is None or inputs is None:
         stage_rows = []
-        kpi_inputs(as_of, periods, owners, stage_rows)
+        inputs = kpi_inputs(as_of, periods, owners, stage_rows)
     for row in stage_rows:
         for period in periods:
             _add(result, period, row["owner_id"], "pipeline_stage", row["stage_at"], row["vector"])
@@ -272,12 +275,14 @@ def breakdown_inputs(as_of, periods: dict, base: str, owners=None, stage_rows=No
             if any(vector):
                 _add(result, period, row["owner_id"], "churn_reason", row["key"], vector)
 
-    for row in _revenue_sources(as_of, periods, base, owners):
-        for period in periods:
-            value = row[f"new:{period}"]
-            if value:
-                key = "marketing" if row["marketing"] else "sales"
-                _add(result, period, row["owner_id"], "revenue_source", key, [value])
+    for period, by_owner in inputs.items():
+        for owner, values in by_owner.items():
+            new = values["new_mrr_total"] + values["reactivation_mrr_total"]
+            marketing = values["marketing_new_mrr_total"]
+            for key, amount in (("marketing", marketing), ("sales", new - marketing)):
+                if amount:
+                    cents = round_half_up(amount, 2)  # sums of amounts in cents: exact
+                    _add(result, period, owner, "revenue_source", key, [cents])
 
     # Coaching: per owner, the deals open at D or won in the period, the activities logged
     # on them by D and their filled MEDDIC fields.
@@ -371,46 +376,6 @@ def _open_by_source(as_of, base, owners):
         cursor.execute(sql, (*inner_params, *deals_params))
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _revenue_sources(as_of, periods, base, owners):
-    """Per owner and marketing flag: the MRR at D of accounts that paid nothing at the
-    period's opening (new and reactivated, kpis.md's O(a) = 0 < C(a))."""
-    mrr = converted("mrr", "currency", OuterRef("start_on"), base)
-    # Accounts with a lead converted into one of their deals (a hashed set, not a lookup per
-    # subscription).
-    sourced_accounts = Lead.objects.filter(converted_opportunity__isnull=False).values(
-        "converted_opportunity__account_id"
-    )
-    per_account = {"c": Coalesce(Sum(mrr, filter=_active_on(as_of)), ZERO)}
-    for index, (start, _last) in enumerate(periods.values()):
-        per_account[f"o{index}"] = Coalesce(
-            Sum(mrr, filter=_active_on(start - timedelta(days=1))), ZERO
-        )
-    accounts = (
-        _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
-        .order_by()
-        .annotate(
-            marketing=ExpressionWrapper(
-                Q(account_id__in=sourced_accounts), output_field=BooleanField()
-            )
-        )
-        .values("marketing", account_key=F("account_id"), owner_key=F("account__owner_id"))
-        .annotate(**per_account)
-    )
-    inner_sql, params = accounts.query.sql_with_params()
-    columns = ", ".join(
-        f'SUM(c) FILTER (WHERE o{index} = 0 AND c > 0) AS "new:{period}"'
-        for index, period in enumerate(periods)
-    )
-    sql = f"SELECT owner_key, marketing, {columns} FROM ({inner_sql}) AS t GROUP BY 1, 2"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        row["owner_id"] = row.pop("owner_key")
-    return rows
 
 
 def add_breakdowns(total: dict, part: dict) -> dict:

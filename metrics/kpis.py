@@ -52,6 +52,9 @@ INPUTS = (
     "expansion_mrr_total",
     "contraction_mrr_total",
     "churned_mrr_total",
+    # New and reactivated MRR of accounts with a lead converted into one of their deals:
+    # read by the dashboards' revenue by source, by no KPI.
+    "marketing_new_mrr_total",
     "opening_accounts",
     "churned_accounts",
     "retained_mrr_total",

@@ -18,9 +18,11 @@ from fractions import Fraction
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -238,12 +240,25 @@ def _subscriptions(as_of, periods, base, owners):
     from each account's MRR at opening O(a), at D C(a) and 365 days earlier."""
     # Each subscription's MRR in the base currency is converted once (an inner query that
     # is not flattened, OFFSET 0), then summed per account on the days that matter.
+    # Accounts with a lead converted into one of their deals: marketing-sourced (a hashed
+    # set, for the dashboards' revenue-by-source).
+    sourced = Lead.objects.filter(converted_opportunity__isnull=False).values(
+        "converted_opportunity__account_id"
+    )
     subscriptions = (
         _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
         .order_by()
-        .annotate(m=converted("mrr", "currency", OuterRef("start_on"), base))
+        .annotate(
+            m=converted("mrr", "currency", OuterRef("start_on"), base),
+            mk=ExpressionWrapper(Q(account_id__in=sourced), output_field=BooleanField()),
+        )
         .values(
-            "start_on", "end_on", "m", account_key=F("account_id"), owner_key=F("account__owner_id")
+            "start_on",
+            "end_on",
+            "m",
+            "mk",
+            account_key=F("account_id"),
+            owner_key=F("account__owner_id"),
         )
     )
     rows_sql, rows_params = subscriptions.query.sql_with_params()
@@ -254,6 +269,7 @@ def _subscriptions(as_of, periods, base, owners):
         return "start_on <= %s AND (end_on IS NULL OR end_on > %s)"
 
     sums = [
+        "bool_or(mk) AS mk",
         f"COALESCE(SUM(m) FILTER (WHERE {active(as_of)}), 0) AS c",
         f"COALESCE(SUM(m) FILTER (WHERE {active(as_of - timedelta(days=365))}), 0) AS y",
     ]
@@ -283,6 +299,7 @@ def _subscriptions(as_of, periods, base, owners):
         columns += [
             f'SUM({o}) AS "opening_mrr_total:{grain}"',
             f'SUM(c) FILTER (WHERE {o} = 0 AND c > 0 AND {e} = 0) AS "new_mrr_total:{grain}"',
+            f'SUM(c) FILTER (WHERE {o} = 0 AND c > 0 AND mk) AS "marketing_new_mrr_total:{grain}"',
             f"SUM(c) FILTER (WHERE {o} = 0 AND c > 0 AND {e} > 0) "
             f'AS "reactivation_mrr_total:{grain}"',
             f'SUM(c - {o}) FILTER (WHERE {o} > 0 AND c > {o}) AS "expansion_mrr_total:{grain}"',

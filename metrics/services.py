@@ -316,10 +316,13 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
             inputs_by_owner[key] = {period: kpis.empty_inputs() for period in periods}
             breakdowns_by_owner[key] = {period: {} for period in periods}
     stage_rows: list = []
-    for period, per_owner in kpi_inputs(as_of, periods, owners, stage_rows).items():
+    fresh = kpi_inputs(as_of, periods, owners, stage_rows)
+    for period, per_owner in fresh.items():
         for owner_id, inputs in per_owner.items():
             inputs_by_owner[_owner_key(owner_id)][period] = inputs
-    for period, per_owner in breakdown_inputs(as_of, periods, base, owners, stage_rows).items():
+    for period, per_owner in breakdown_inputs(
+        as_of, periods, base, owners, stage_rows, fresh
+    ).items():
         for owner_id, data in per_owner.items():
             breakdowns_by_owner[_owner_key(owner_id)][period] = data
 

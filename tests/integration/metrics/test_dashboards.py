@@ -265,3 +265,38 @@ def test_breakdowns_add_up_to_the_kpis(world):
     # Only the EUR plan ended with nothing after it (220.00 at its start's rate): plan
     # changes are not churn.
     assert data("churn_reason") == {"—": [Decimal(1), Decimal("220.00")]}
+
+
+def test_new_revenue_is_split_by_where_the_customer_came_from(rep):
+    from metrics.models import KpiBreakdown
+    from pipeline.models import Lead
+    from tests.factories import AccountFactory
+
+    from .world import deal, subscription
+
+    from_lead, direct = AccountFactory(owner=rep), AccountFactory(owner=rep)
+    won = deal(
+        rep,
+        "Closed won",
+        account=from_lead,
+        created_on=date(2026, 5, 1),
+        closed_on=date(2026, 6, 1),
+    )
+    Lead.objects.create(
+        source="webinar",
+        status="converted",
+        created_on=date(2026, 4, 1),
+        converted_on=date(2026, 5, 1),
+        converted_opportunity=won,
+    )
+    subscription(from_lead, 300, "2026-06-02")
+    subscription(direct, 120, "2026-06-05")
+    kpi_recompute_day(JUNE_END)
+    row = KpiBreakdown.objects.get(
+        name="revenue_source",
+        grain="month",
+        calendar="gregorian",
+        as_of=JUNE_END,
+        scope_kind="org",
+    )
+    assert row.data == {"marketing": ["300.00"], "sales": ["120.00"]}
