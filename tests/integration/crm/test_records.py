@@ -1,5 +1,7 @@
 """Accounts, contacts and activities: who sees and changes what, bad input, duplicates."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -259,10 +261,11 @@ def test_lists_run_a_bounded_number_of_queries(client_for, rep, url, django_asse
         ContactFactory(account=account)
         ActivityFactory(account=account, owner=rep)
     client = client_for(rep)
-    client.get(reverse(url))
-    with django_assert_max_num_queries(8):
-        response = client.get(reverse(url) + "?page=2")
-    assert response.status_code == 200
+    first = client.get(reverse(url))
+    following = re.search(r'href="(\?[^"]*)"[^>]*rel="next"', first.content.decode())
+    with django_assert_max_num_queries(5):
+        response = client.get(reverse(url) + following.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200 and len(response.context["rows"]) >= 10
 
 
 def test_a_list_answers_htmx_with_only_its_results(client_for, rep):
