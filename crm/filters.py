@@ -1,7 +1,9 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from revops.choices import ListedChoiceFilter, ReferenceChoiceFilter
 from revops.filters import RecordFilterSet
+from revops.models import User
 
 from .models import Account, Activity, Contact, Persona
 
@@ -17,11 +19,13 @@ class AccountFilter(RecordFilterSet):
 
 
 class ContactFilter(RecordFilterSet):
-    account = django_filters.ModelChoiceFilter(queryset=Account.objects.alive(), label=_("Account"))
-    persona = django_filters.ModelChoiceFilter(queryset=Persona.objects.all(), label=_("Persona"))
-    owner = django_filters.ModelChoiceFilter(
+    # An account's id, not a list of every account (a hundred thousand options).
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+    persona = ReferenceChoiceFilter(model=Persona, label=_("Persona"))
+    owner = ListedChoiceFilter(
         field_name="account__owner",
-        queryset=RecordFilterSet.base_filters["owner"].queryset,
+        queryset=RecordFilterSet.base_filters["owner"].extra["rows_queryset"],
+        display=User.label_expression(),
         label=_("Account owner"),
     )
     owner_email = django_filters.CharFilter(

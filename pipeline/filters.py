@@ -1,6 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from revops.choices import ReferenceChoiceFilter
 from revops.filters import RecordFilterSet
 from revops.models import Team
 
@@ -41,14 +42,10 @@ class HandoffFilter(django_filters.FilterSet):
 
 class OpportunityFilter(RecordFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"))
-    team = django_filters.ModelChoiceFilter(
-        field_name="owner__team", queryset=Team.objects.all(), label=_("Team")
-    )
-    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.all(), label=_("Stage"))
+    team = ReferenceChoiceFilter(field_name="owner__team", model=Team, label=_("Team"))
+    stage = ReferenceChoiceFilter(model=Stage, label=_("Stage"))
     status = django_filters.ChoiceFilter(choices=Stage.Outcome.choices, label=_("Status"))
-    pipeline = django_filters.ModelChoiceFilter(
-        queryset=Pipeline.objects.all(), label=_("Pipeline")
-    )
+    pipeline = ReferenceChoiceFilter(model=Pipeline, label=_("Pipeline"))
     kind = django_filters.ChoiceFilter(choices=Opportunity.Kind.choices, label=_("Kind"))
     account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
     expected_close_on = django_filters.DateFromToRangeFilter(label=_("Expected close"))

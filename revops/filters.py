@@ -1,6 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from .choices import ListedChoiceFilter
 from .listing import search_query
 from .models import User
 
@@ -9,8 +10,10 @@ class RecordFilterSet(django_filters.FilterSet):
     """Filters every record list has, on pages and in the API."""
 
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
-    owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(is_active=True), label=_("Owner")
+    owner = ListedChoiceFilter(
+        queryset=User.objects.filter(is_active=True),
+        display=User.label_expression(),
+        label=_("Owner"),
     )
     owner_email = django_filters.CharFilter(
         field_name="owner__email", lookup_expr="iexact", label=_("Owner e-mail")

@@ -82,6 +82,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         EXECUTIVE = "executive", _("Executive")
         ADMIN = "admin", _("Administrator")
 
+    # roles.md: these roles read every lead and every deal (of a live account).
+    READS_EVERY_DEAL_AND_LEAD = frozenset({Role.MARKETER, Role.CS, Role.EXECUTIVE, Role.ADMIN})
+
     class Language(models.TextChoices):
         EN = "en", _("English")
         FA = "fa", _("Persian")
@@ -140,6 +143,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.full_name or self.email
+
+    @staticmethod
+    def label_expression():
+        """`str(user)` in SQL."""
+        from django.db.models import CharField, Value
+        from django.db.models.functions import Coalesce, NullIf
+
+        return Coalesce(NullIf("full_name", Value("")), "email", output_field=CharField())
 
     def clean(self):
         super().clean()
