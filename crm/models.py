@@ -167,6 +167,8 @@ class Account(models.Model):
                 condition=Q(is_deleted=False, health_score__isnull=False),
             ),
             models.Index(Lower("name"), name="account_name_lower"),
+            # The deleted accounts, whose deals and activities everyone stops seeing.
+            models.Index(fields=["id"], condition=Q(is_deleted=True), name="account_deleted"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -283,6 +285,9 @@ class Contact(models.Model):
         indexes = [
             GinIndex(fields=["search"], name="contact_search_gin"),
             models.Index(fields=["account", "email"], name="contact_account_email"),
+            # The list's and the search's name order: a common prefix ("عل", "Ma") is
+            # answered by reading names in order until the page is full.
+            models.Index(fields=["first_name", "last_name"], name="contact_name"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -310,10 +315,20 @@ class ActivityQuerySet(models.QuerySet):
             return self.none()
         from pipeline.models import Lead, Opportunity
 
-        on_lead = Q(lead__isnull=False) & Q(lead__in=Lead.objects.visible_to(user))
-        on_deal = Q(opportunity__isnull=False) & Q(
-            opportunity__in=Opportunity.objects.visible_to(user)
-        )
+        if user.role in User.READS_EVERY_DEAL_AND_LEAD:
+            # Every lead, and every deal of a live account: no list of a million ids to
+            # hash (or, past work_mem, to scan again for every row).
+            on_lead = Q(lead__isnull=False)
+            on_deal = Q(opportunity__isnull=False) & Q(opportunity__account__is_deleted=False)
+        else:
+            # EXISTS probes an index for the rows at hand (a timeline page, a list page)
+            # instead of hashing every deal the user may see first.
+            on_lead = Q(lead__isnull=False) & Q(
+                Exists(Lead.objects.visible_to(user).filter(pk=OuterRef("lead_id")))
+            )
+            on_deal = Q(opportunity__isnull=False) & Q(
+                Exists(Opportunity.objects.visible_to(user).filter(pk=OuterRef("opportunity_id")))
+            )
         # An activity on a deal is read by whoever reads the deal, even if it also names
         # the account that everyone reads.
         hidden_deal = Q(opportunity__isnull=False) & ~on_deal

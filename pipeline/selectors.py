@@ -3,12 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from revops.models import User
-from revops.money import converted
+from revops.money import converted, converted_at, rates_on
 
 from .models import Opportunity, Pipeline, Stage, StageChange
 
@@ -28,13 +28,24 @@ class Column:
 
 
 def board_queryset(
-    user: User, pipeline: Pipeline, *, owner=None, team=None, close_from=None, close_to=None
+    user: User,
+    pipeline: Pipeline,
+    *,
+    owner=None,
+    team=None,
+    close_from=None,
+    close_to=None,
+    closed_since=None,
 ):
     qs = Opportunity.objects.visible_to(user).filter(pipeline=pipeline)
+    if closed_since:
+        qs = qs.filter(Q(status=Stage.Outcome.OPEN) | Q(closed_on__gte=closed_since))
     if owner:
         qs = qs.filter(owner=owner)
     if team:
-        qs = qs.filter(owner__team=team)
+        # A list of the team's people, not a join: each column can then be read in its
+        # index's order and stop at its last card.
+        qs = qs.filter(owner_id__in=User.objects.filter(team=team).values("pk"))
     if close_from:
         qs = qs.filter(Q(expected_close_on__gte=close_from) | Q(closed_on__gte=close_from))
     if close_to:
@@ -44,41 +55,106 @@ def board_queryset(
 
 def amount_in_base(base: str):
     """Each deal's amount in the base currency: at its close date when closed, else today
-    (kpis.md), rounded per deal."""
-    day = Coalesce(OuterRef("closed_on"), Value(timezone.localdate()))
-    return converted("amount", "currency", day, base)
+    (kpis.md), rounded per deal. Open deals all take today's rates, written into the query
+    as constants: no rate lookup per row."""
+    today = timezone.localdate()
+    day = Coalesce(OuterRef("closed_on"), Value(today))
+    return Case(
+        When(
+            closed_on__isnull=True, then=converted_at("amount", "currency", rates_on(today), base)
+        ),
+        default=converted("amount", "currency", day, base),
+    )
 
 
 def pipeline_board(user: User, pipeline: Pipeline, base: str, **filters) -> list[Column]:
-    """The board in three queries: the stages, count and sum per stage, and the first
-    CARDS_PER_COLUMN cards of every column (a window function, not a query per column),
-    each card marked `editable` by the user."""
+    """The board in four queries: the stages, the rates of the day, count and sum per stage,
+    and the first CARDS_PER_COLUMN cards of every column (each column's own index scan,
+    stopping at its last card), each card marked `editable` by the user. Open deals are
+    counted from an index alone (`opp_open_board`); the won and lost columns hold the deals
+    closed since `closed_since` (or in the `close_from`/`close_to` period)."""
     stages = list(pipeline.stages.order_by("position", "pk"))
-    qs = board_queryset(user, pipeline, **filters)
+    open_deals, closed_deals = _board_parts(user, pipeline, **filters)
+    columns = {
+        column.stage.pk: column for column in _totals(stages, open_deals, closed_deals, base)
+    }
+    firsts = [
+        (closed_deals if stage.is_closed else open_deals)
+        .filter(stage=stage)
+        .order_by(*card_order(stage))
+        .values("pk")[:CARDS_PER_COLUMN]
+        for stage in stages
+        if columns[stage.pk].count
+    ]
+    if not firsts:
+        return list(columns.values())
+    cards = (
+        Opportunity.objects.filter(pk__in=firsts[0].union(*firsts[1:], all=True))
+        .annotate(editable=editable_flag(user))
+        .select_related("account", "owner")
+        .order_by()
+    )
+    far = date.max
+    for card in sorted(cards, key=lambda c: (c.expected_close_on or far, c.pk)):
+        columns[card.stage_id].cards.append(card)
+    for column in columns.values():
+        if column.stage.is_closed:
+            column.cards.sort(key=lambda c: (c.closed_on, c.pk), reverse=True)
+    return list(columns.values())
+
+
+def _board_parts(user, pipeline, *, closed_since=None, **filters):
+    """The board's open deals and its closed ones (since `closed_since` when given)."""
+    qs = board_queryset(user, pipeline, **filters).order_by()
+    open_deals = qs.filter(status=Stage.Outcome.OPEN)
+    closed_deals = qs.filter(status__in=[Stage.Outcome.WON, Stage.Outcome.LOST])
+    if closed_since:
+        closed_deals = closed_deals.filter(closed_on__gte=closed_since)
+    return open_deals, closed_deals
+
+
+def _totals(stages, open_deals, closed_deals, base) -> list[Column]:
+    """A column per stage with its count and sum in the base currency, in one query: the
+    open deals at today's rates (constants of the query), the closed ones at their close
+    date's."""
     columns = {stage.pk: Column(stage) for stage in stages}
+    ids = list(columns)
+    rates = rates_on(timezone.localdate())
     totals = (
-        qs.order_by().values("stage_id").annotate(n=Count("pk"), total=Sum(amount_in_base(base)))
+        open_deals.filter(stage__in=ids)
+        .values("stage_id")
+        .annotate(n=Count("*"), total=Sum(converted_at("amount", "currency", rates, base)))
+        .union(
+            closed_deals.filter(stage__in=ids)
+            .values("stage_id")
+            .annotate(
+                n=Count("*"),
+                total=Sum(converted("amount", "currency", OuterRef("closed_on"), base)),
+            ),
+            all=True,
+        )
+        .order_by()
     )
     for row in totals:
         column = columns.get(row["stage_id"])
         if column:
             column.count, column.total = row["n"], row["total"] or 0
-    cards = (
-        qs.annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("expected_close_on").asc(nulls_last=True), F("pk").asc()],
-            )
-        )
-        .filter(rank__lte=CARDS_PER_COLUMN)
-        .annotate(editable=editable_flag(user))
-        .select_related("account", "owner")
-        .order_by("stage_id", "rank")
-    )
-    for card in cards:
-        columns[card.stage_id].cards.append(card)
     return list(columns.values())
+
+
+def board_totals(user: User, pipeline: Pipeline, base: str, *, stages, **filters) -> list[Column]:
+    """The count and sum of some of the board's columns (after a move: the two it changed)."""
+    open_deals, closed_deals = _board_parts(user, pipeline, **filters)
+    unique = list({stage.pk: stage for stage in stages}.values())
+    return _totals(unique, open_deals, closed_deals, base)
+
+
+def card_order(stage: Stage) -> list:
+    """Open columns: the deals expected to close soonest first; won and lost columns: the
+    latest closed first."""
+    if stage.is_closed:
+        return [F("closed_on").desc(), F("pk").desc()]
+    return [F("expected_close_on").asc(nulls_last=True), F("pk").asc()]
 
 
 def editable_flag(user: User):
@@ -90,9 +166,7 @@ def column_cards(user: User, pipeline: Pipeline, stage: Stage, offset: int, **fi
     return list(
         qs.annotate(editable=editable_flag(user))
         .select_related("account", "owner")
-        .order_by(F("expected_close_on").asc(nulls_last=True), "pk")[
-            offset : offset + CARDS_PER_COLUMN
-        ]
+        .order_by(*card_order(stage))[offset : offset + CARDS_PER_COLUMN]
     )
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import Activity
 from revops.audit import history_for
-from revops.exports import can_export, email_of, spreadsheet_response
+from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, Team, User
 from revops.params import int_param, safe_next
@@ -409,12 +409,18 @@ def _board_filters(request):
 
 
 def _close_period(period):
+    """The board's "Closing" filter. By default the won and lost columns hold the deals
+    closed this quarter (the open ones are all there): years of closed deals are history,
+    not a pipeline, and counting them would slow every board. "all" shows them all."""
     from metrics.periods import current_period
 
     if period in ("month", "quarter", "year"):
         start, end = current_period(period, timezone.localdate())
         return {"close_from": start, "close_to": end}
-    return {}
+    if period == "all":
+        return {}
+    start, _end = current_period("quarter", timezone.localdate())
+    return {"closed_since": start}
 
 
 @login_required
@@ -506,11 +512,15 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
             except services.Conflict as error:
                 messages.error(request, str(error))
                 if request.htmx:
-                    return _board_response(request, status=409)
+                    response = _board_response(request, status=409)
+                    response["HX-Retarget"], response["HX-Reswap"] = "#board", "outerHTML"
+                    return response
                 return redirect(back or opportunity.get_absolute_url())
             except ValidationError as error:
                 apply_errors(form, error)
             else:
+                if request.htmx and request.POST.get("swap") == "card":
+                    return _moved_card_response(request, pk, opportunity.stage)
                 if request.htmx:
                     return _board_response(request)
                 messages.success(request, _("Deal moved to %(stage)s.") % {"stage": stage})
@@ -543,6 +553,39 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
         response["HX-Reswap"] = "innerHTML"
         return response
     return render(request, "pipeline/move_form.html", context, status=400 if form.errors else 200)
+
+
+def _moved_card_response(request, pk, left):
+    """After a drag and drop the card is already where it belongs: the answer is that card
+    (its new version) and the new count and sum of the two columns it joined and left,
+    swapped in out of band; the rest of the board is not read again."""
+    from django.http import QueryDict
+
+    request.GET = QueryDict(request.POST.get("board_query", ""))
+    filters, period = _board_filters(request)
+    card = (
+        Opportunity.objects.filter(pk=pk)
+        .annotate(editable=selectors.editable_flag(request.user))
+        .select_related("account", "owner", "stage")
+        .get()
+    )
+    columns = selectors.board_totals(
+        request.user,
+        card.pipeline,
+        Organisation.get().base_currency,
+        stages=[left, card.stage],
+        **filters,
+    )
+    context = {
+        "card": card,
+        "columns": columns,
+        "period": period,
+        "base_currency": Organisation.get().base_currency,
+        "query": request.GET.urlencode(),
+        "stage_list": list(card.pipeline.stages.all()),
+        "board_url": f"{reverse('pipeline:board')}?{request.GET.urlencode()}",
+    }
+    return render(request, "pipeline/board_moved.html", context)
 
 
 def _board_response(request, status=200):
@@ -698,19 +741,19 @@ def lead_export(request: HttpRequest) -> HttpResponse:
     return spreadsheet_response(
         request,
         what="leads",
-        rows=qs.iterator(chunk_size=2000),
+        queryset=qs,
         columns=[
-            ("external_id", lambda x: x.external_id),
-            ("first_name", lambda x: x.first_name),
-            ("last_name", lambda x: x.last_name),
-            ("email", lambda x: x.email),
-            ("company", lambda x: x.company),
-            ("source", lambda x: x.source),
-            ("utm_campaign", lambda x: x.utm_campaign),
-            ("score", lambda x: x.score),
-            ("status", lambda x: x.status),
-            ("owner_email", lambda x: email_of(x.owner)),
-            ("created_on", lambda x: x.created_on),
+            ("external_id", "external_id"),
+            ("first_name", "first_name"),
+            ("last_name", "last_name"),
+            ("email", "email"),
+            ("company", "company"),
+            ("source", "source"),
+            ("utm_campaign", "utm_campaign"),
+            ("score", "score"),
+            ("status", "status"),
+            ("owner_email", "owner__email"),
+            ("created_on", "created_on"),
         ],
     )
 
@@ -724,18 +767,18 @@ def opportunity_export(request: HttpRequest) -> HttpResponse:
     return spreadsheet_response(
         request,
         what="deals",
-        rows=qs.iterator(chunk_size=2000),
+        queryset=qs,
         columns=[
-            ("external_id", lambda d: d.external_id),
-            ("name", lambda d: d.name),
-            ("account", lambda d: d.account.name),
-            ("stage", lambda d: d.stage.name),
-            ("status", lambda d: d.status),
-            ("kind", lambda d: d.kind),
-            ("amount", lambda d: d.amount),
-            ("currency", lambda d: d.currency),
-            ("expected_close_on", lambda d: d.expected_close_on),
-            ("closed_on", lambda d: d.closed_on),
-            ("owner_email", lambda d: email_of(d.owner)),
+            ("external_id", "external_id"),
+            ("name", "name"),
+            ("account", "account__name"),
+            ("stage", "stage__name"),
+            ("status", "status"),
+            ("kind", "kind"),
+            ("amount", "amount"),
+            ("currency", "currency"),
+            ("expected_close_on", "expected_close_on"),
+            ("closed_on", "closed_on"),
+            ("owner_email", "owner__email"),
         ],
     )

@@ -16,6 +16,7 @@ from django.db.models import (
     F,
     OuterRef,
     Subquery,
+    Value,
     When,
 )
 from django.db.models.functions import Coalesce, Round
@@ -69,6 +70,38 @@ def converted(amount_field: str, currency_field: str, date_expression, base: str
             2,
         ),
         output_field=DecimalField(max_digits=40, decimal_places=14),
+    )
+
+
+def rates_on(day: date) -> dict[str, Decimal]:
+    """Every currency's rate to the base on `day`, by the rule of `rate_on`, in one query."""
+    rates = {}
+    for currency, valid_from, rate in FxRate.objects.order_by("currency", "valid_from").values_list(
+        "currency", "valid_from", "rate_to_base"
+    ):
+        if valid_from <= day or currency not in rates:
+            rates[currency] = rate
+    return rates
+
+
+def converted_at(amount_field: str, currency_field: str, rates: dict[str, Decimal], base: str):
+    """SQL: `converted()` when every record takes the same day's `rates` (`rates_on`): the
+    rates are constants of the query. A currency without a rate gives null, as there."""
+    output = DecimalField(max_digits=40, decimal_places=14)
+    return Case(
+        When(**{currency_field: base}, then=F(amount_field)),
+        *(
+            When(
+                **{currency_field: currency},
+                then=Round(
+                    ExpressionWrapper(F(amount_field) * Value(rate), output_field=output), 2
+                ),
+            )
+            for currency, rate in sorted(rates.items())
+            if currency != base
+        ),
+        default=Value(None),
+        output_field=output,
     )
 
 

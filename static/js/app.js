@@ -36,13 +36,16 @@ function boardInit() {
         if (event.from === event.to) return;
         const card = event.item;
         const csrf = card.querySelector("input[name=csrfmiddlewaretoken]");
+        // The answer is the card itself (its new version) and the two columns' counts and
+        // sums; a conflict or a close dialog retargets itself.
         htmx.ajax("POST", card.dataset.moveUrl, {
-          target: "#board",
+          target: card,
           swap: "outerHTML",
           values: {
             stage: event.to.dataset.stage,
             version: card.dataset.version,
             board_query: board.dataset.boardQuery || "",
+            swap: "card",
             csrfmiddlewaretoken: csrf ? csrf.value : "",
           },
         });
