@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from revops.audit import history_for
-from revops.exports import can_export, email_of, spreadsheet_response
+from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, User
 from revops.params import int_param
@@ -461,15 +461,15 @@ def account_export(request: HttpRequest) -> HttpResponse:
     return spreadsheet_response(
         request,
         what="accounts",
-        rows=qs.iterator(chunk_size=2000),
+        queryset=qs,
         columns=[
-            ("external_id", lambda a: a.external_id),
-            ("name", lambda a: a.name),
-            ("domain", lambda a: a.domain),
-            ("industry", lambda a: a.industry),
-            ("country", lambda a: a.country),
-            ("owner_email", lambda a: email_of(a.owner)),
-            ("created_on", lambda a: a.created_on),
+            ("external_id", "external_id"),
+            ("name", "name"),
+            ("domain", "domain"),
+            ("industry", "industry"),
+            ("country", "country"),
+            ("owner_email", "owner__email"),
+            ("created_on", "created_on"),
         ],
     )
 
@@ -483,16 +483,16 @@ def contact_export(request: HttpRequest) -> HttpResponse:
     return spreadsheet_response(
         request,
         what="contacts",
-        rows=qs.iterator(chunk_size=2000),
+        queryset=qs,
         columns=[
-            ("external_id", lambda c: c.external_id),
-            ("first_name", lambda c: c.first_name),
-            ("last_name", lambda c: c.last_name),
-            ("email", lambda c: c.email),
-            ("phone", lambda c: c.phone),
-            ("title", lambda c: c.title),
-            ("account", lambda c: c.account.name if c.account else ""),
-            ("persona", lambda c: c.persona.name if c.persona else ""),
+            ("external_id", "external_id"),
+            ("first_name", "first_name"),
+            ("last_name", "last_name"),
+            ("email", "email"),
+            ("phone", "phone"),
+            ("title", "title"),
+            ("account", "account__name"),
+            ("persona", "persona__name"),
         ],
     )
 
@@ -506,15 +506,15 @@ def activity_export(request: HttpRequest) -> HttpResponse:
     return spreadsheet_response(
         request,
         what="activities",
-        rows=qs.iterator(chunk_size=2000),
+        queryset=qs,
         columns=[
-            ("external_id", lambda a: a.external_id),
-            ("kind", lambda a: a.kind),
-            ("subject", lambda a: a.subject),
-            ("account", lambda a: a.account.name if a.account else ""),
-            ("owner_email", lambda a: email_of(a.owner)),
-            ("occurred_on", lambda a: a.occurred_on),
-            ("due_on", lambda a: a.due_on),
-            ("done", lambda a: a.done),
+            ("external_id", "external_id"),
+            ("kind", "kind"),
+            ("subject", "subject"),
+            ("account", "account__name"),
+            ("owner_email", "owner__email"),
+            ("occurred_on", "occurred_on"),
+            ("due_on", "due_on"),
+            ("done", "done"),
         ],
     )

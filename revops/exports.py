@@ -3,9 +3,10 @@ streamed as UTF-8 CSV with a BOM (so Excel shows Persian), every cell neutralise
 formula injection, every export recorded."""
 
 import csv
-from collections.abc import Callable, Iterable
+from itertools import islice
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -31,10 +32,6 @@ def can_export(user, what: str) -> bool:
     return allowed is None or what in allowed
 
 
-def email_of(user) -> str:
-    return user.email if user else ""
-
-
 def neutralise(text: str) -> str:
     """A cell a spreadsheet would run as a formula is kept as text."""
     return "'" + text if text.startswith(FORMULA_START) else text
@@ -45,23 +42,33 @@ class _Echo:
         return value
 
 
+BATCH_ROWS = 1000
+
+
 def spreadsheet_response(
-    request, *, what: str, rows: Iterable, columns: list[tuple[str, Callable]]
+    request, *, what: str, queryset: QuerySet, columns: list[tuple[str, str]]
 ) -> StreamingHttpResponse:
+    """`columns`: (header, field path) pairs, read with `values_list` (no model instances:
+    a million rows stream at the speed of the database) and written a thousand rows to a
+    chunk, in constant memory."""
     if not can_export(request.user, what):
         raise PermissionDenied
     record = ExportRecord.objects.create(
         user=request.user, what=what, filters=request.GET.urlencode()[:2000]
     )
     writer = csv.writer(_Echo())
+    rows = queryset.values_list(*(path for _header, path in columns)).iterator(chunk_size=5000)
 
     def stream():
         count = 0
         try:
             yield "\ufeff" + writer.writerow([header for header, _ in columns])
-            for row in rows:
-                yield writer.writerow([neutralise(format_cell(get(row))) for _, get in columns])
-                count += 1
+            while batch := list(islice(rows, BATCH_ROWS)):
+                yield "".join(
+                    writer.writerow([neutralise(format_cell(value)) for value in row])
+                    for row in batch
+                )
+                count += len(batch)
         finally:
             ExportRecord.objects.filter(pk=record.pk, rows__isnull=True).update(rows=count)
 
