@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce, Now
 
 from crm.models import AT_RISK_BELOW, Account, Activity, Subscription
 from pipeline.models import MEDDIC_FIELDS, Handoff, Lead, Opportunity
-from revops.money import converted
+from revops.money import converted, converted_at, rates_on
 
 from .kpis import round_half_up
 from .selectors import DaysBetween, _owned, kpi_inputs
@@ -364,8 +364,17 @@ def _open_by_source(as_of, base, owners):
         .values("converted_opportunity_id", "source")
     )
     inner_sql, inner_params = earliest.query.sql_with_params()
-    amount = converted("amount", "currency", Value(as_of), base)
-    deals = Opportunity.objects.annotate(amount_base=amount).values("id", "owner_id", "amount_base")
+    # Every deal takes the rates of D: constants of the query, not a lookup per deal.
+    amount = converted_at("amount", "currency", rates_on(as_of), base)
+    deals = (
+        _owned(
+            Opportunity.objects.filter(status="open")
+            | Opportunity.objects.filter(closed_on__gt=as_of),
+            owners,
+        )
+        .annotate(amount_base=amount)
+        .values("id", "owner_id", "amount_base")
+    )
     deals_sql, deals_params = deals.query.sql_with_params()
     sql = (
         "SELECT d.owner_id, l.source, COUNT(*) AS deals, SUM(d.amount_base) AS amount "  # noqa: S608

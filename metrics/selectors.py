@@ -22,6 +22,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -245,12 +246,18 @@ def _subscriptions(as_of, periods, base, owners):
     sourced = Lead.objects.filter(converted_opportunity__isnull=False).values(
         "converted_opportunity__account_id"
     )
+    if owners is None:  # every account: one hashed set
+        marketing = Q(account_id__in=sourced)
+    else:  # a few owners' accounts: a lookup each, not the set of every converted lead
+        marketing = Q(
+            Exists(Lead.objects.filter(converted_opportunity__account_id=OuterRef("account_id")))
+        )
     subscriptions = (
         _owned(Subscription.objects.confirmed(), owners, "account__owner_id")
         .order_by()
         .annotate(
             m=converted("mrr", "currency", OuterRef("start_on"), base),
-            mk=ExpressionWrapper(Q(account_id__in=sourced), output_field=BooleanField()),
+            mk=ExpressionWrapper(marketing, output_field=BooleanField()),
         )
         .values(
             "start_on",
