@@ -11,12 +11,13 @@ PYTEST_WORKERS ?= auto
 export CHROMIUM
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-fast lint format lock migrations messages clean
+.PHONY: help install run test test-fast bench lint format lock migrations messages clean
 
 help:
 	@echo "make run     set up everything, then serve http://127.0.0.1:8000 with a worker and beat"
 	@echo "make test    the whole test suite (browser tests when Chromium is installed)"
 	@echo "make install create .venv and install Python and npm dependencies"
+	@echo "make bench   performance.md's targets at BENCH_SCALE=small|medium|large (default medium)"
 	@echo "make lint    ruff"
 	@echo "make lock    refresh constraints.txt from the current install"
 
@@ -49,6 +50,13 @@ test: install
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  $(LAUNCH) test -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); \
 	fi
+
+BENCH_SCALE ?= medium
+
+# Builds (once) the database daramad_bench_$(BENCH_SCALE), serves it with gunicorn and a worker,
+# measures every target of shared/spec/performance.md, writes bench/results/$(BENCH_SCALE).json.
+bench: install
+	$(LAUNCH) exec -- $(PY) bench/run.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -113,7 +113,12 @@ def prepare_database(scale: str, env: dict) -> float | None:
         return None
     started = time.monotonic()
     manage(env, "seed_demo", "--scale", scale, check=True)
-    return round(time.monotonic() - started, 1)
+    seconds = round(time.monotonic() - started, 1)
+    # What autovacuum does in the first minutes of a real database: the visibility map,
+    # without which no index-only scan is chosen.
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return seconds
 
 
 @contextmanager
@@ -822,12 +827,16 @@ def write_leads(path: Path, rows: int, owners: list[str]) -> None:
 
 
 def remove_imported_leads():
+    """Leave the database as it was: the next run measures the same data (and the table
+    is vacuumed, so that a million dead rows do not slow the lead queries down)."""
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("DELETE FROM pipeline_lead WHERE external_id LIKE 'bench-lead-%%'")
         cursor.execute("DELETE FROM metrics_kpidirty")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE pipeline_lead")
 
 
 def load_results(scale):

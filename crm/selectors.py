@@ -177,6 +177,23 @@ def account_timeline(
     return events, has_more
 
 
+# Above this many matches a prefix is "common" (عل, Ma): reading names in order and keeping
+# the matches finds a page at once; below it, the matches themselves are few to sort.
+SEARCH_DENSE = 300
+
+
+def _first_matches(queryset, query, order, limit):
+    """The first `limit` records matching `query` in `order`, in two short queries whatever
+    the prefix: the (capped) matches from the search index, then either those few sorted,
+    or, for a common prefix, the records read in `order` until `limit` match. One query
+    cannot be both: the planner guesses a prefix's frequency badly either way."""
+    matching = queryset.filter(search=query)
+    ids = list(matching.order_by().values_list("pk", flat=True)[:SEARCH_DENSE])
+    if len(ids) < SEARCH_DENSE:
+        return list(queryset.filter(pk__in=ids).order_by(*order)[:limit])
+    return list(matching.order_by(*order)[:limit])
+
+
 def global_search(user: User, text: str, limit: int = 8) -> dict:
     """Accounts, contacts and leads whose name, e-mail or domain words start with the
     words typed, in either script and any spelling of Persian letters and digits."""
@@ -186,23 +203,20 @@ def global_search(user: User, text: str, limit: int = 8) -> dict:
     if query is None:
         return {"accounts": [], "contacts": [], "leads": []}
     return {
-        "accounts": list(
-            Account.objects.visible_to(user)
-            .filter(search=query)
-            .select_related("owner")
-            .order_by("name")[:limit]
+        "accounts": _first_matches(
+            Account.objects.visible_to(user).select_related("owner"), query, ["name", "pk"], limit
         ),
-        "contacts": list(
-            Contact.objects.visible_to(user)
-            .filter(search=query)
-            .select_related("account")
-            .order_by("first_name", "last_name")[:limit]
+        "contacts": _first_matches(
+            Contact.objects.visible_to(user).select_related("account"),
+            query,
+            ["first_name", "last_name", "pk"],
+            limit,
         ),
-        "leads": list(
-            Lead.objects.visible_to(user)
-            .filter(search=query)
-            .select_related("owner")
-            .order_by("-created_on")[:limit]
+        "leads": _first_matches(
+            Lead.objects.visible_to(user).select_related("owner"),
+            query,
+            ["-created_on", "-pk"],
+            limit,
         ),
     }
 

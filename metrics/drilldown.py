@@ -13,14 +13,13 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce
 
 from crm.models import Account, Subscription
 from pipeline.models import Lead, Opportunity
 from revops.models import Organisation
-from revops.money import converted
+from revops.money import converted, converted_at, rates_on
 
 from .models import Quota
 from .periods import current_period
@@ -95,7 +94,8 @@ def _deals_open(kpi, as_of, start, last, owners, base):
             deals = deals.filter(forecast_category="commit")
         else:
             deals = deals.filter(forecast_category__in=["commit", "best_case"])
-    amount = converted("amount", "currency", Value(as_of), base)
+    # Every open deal takes D's rates: constants of the query, no lookup per deal.
+    amount = converted_at("amount", "currency", rates_on(as_of), base)
     return deals.annotate(amount_base=amount, probability_at_date=probability_at(as_of)).values(
         "id",
         "external_id",

@@ -40,7 +40,7 @@ from django.db.models.functions import Coalesce, Least
 from crm.models import Subscription
 from pipeline.models import Lead, Opportunity, StageChange
 from revops.models import Organisation
-from revops.money import converted
+from revops.money import converted, converted_at, rates_on
 
 from .kpis import empty_inputs
 from .models import Quota
@@ -119,7 +119,8 @@ def _open_at(as_of, periods, base, owners):
         ),
         owners,
     )
-    amount = converted("amount", "currency", Value(as_of), base)
+    # Every open deal takes D's rates: constants of the query, no lookup per deal.
+    amount = converted_at("amount", "currency", rates_on(as_of), base)
     weighted = amount * probability_at(as_of)
     aggregates = {
         "open_count": Count("id"),

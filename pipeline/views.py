@@ -447,7 +447,9 @@ def board(request: HttpRequest) -> HttpResponse:
         "period": period,
         "owners": User.objects.filter(
             is_active=True, role__in=[User.Role.REP, User.Role.MANAGER, User.Role.CS]
-        ).select_related("team"),
+        )
+        .order_by("full_name", "pk")
+        .values_list("pk", User.label_expression()),
         "teams": Team.objects.filter(kind__in=[Team.Kind.SALES, Team.Kind.CS]),
         "base_currency": base_currency,
         "query": request.GET.urlencode(),
