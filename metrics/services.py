@@ -29,6 +29,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from revops.bulk import copy_upsert
 from revops.models import Organisation, Team, User
 
 from . import kpis
@@ -229,29 +230,7 @@ BREAKDOWN_KEY = ("scope_kind", "scope_id", "grain", "calendar", "name", "as_of",
 
 
 def _snapshots_upsert(rows: list[tuple]) -> None:
-    _upsert("metrics_kpisnapshot", SNAPSHOT_COLUMNS, SNAPSHOT_KEY, rows)
-
-
-def _upsert(table: str, columns: tuple, key: tuple, rows: list[tuple]) -> None:
-    """Insert or overwrite rows on their unique key: COPY into a temporary table, then one
-    INSERT … ON CONFLICT (a pass writes tens of thousands of rows). Names are constants of
-    this module; values travel through COPY."""
-    names = ", ".join(columns)
-    load = f"load_{table}"
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {load} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {names} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY {load} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {load} "  # noqa: S608
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-        )
-        cursor.execute(f"TRUNCATE {load}")
+    copy_upsert("metrics_kpisnapshot", SNAPSHOT_COLUMNS, SNAPSHOT_KEY, rows)
 
 
 # --- Passes: every scope of one day ----------------------------------------------------------
@@ -404,7 +383,7 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
                     for key in FORECAST_KPIS
                 ]
     _snapshots_upsert(rows)
-    _upsert("metrics_kpibreakdown", BREAKDOWN_COLUMNS, BREAKDOWN_KEY, breakdown_rows)
+    copy_upsert("metrics_kpibreakdown", BREAKDOWN_COLUMNS, BREAKDOWN_KEY, breakdown_rows)
     ForecastFreeze.objects.bulk_create(freezes, batch_size=5000, ignore_conflicts=True)
     _inputs_store(as_of, inputs_by_owner, breakdowns_by_owner, owner_keys)
     return {

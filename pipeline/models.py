@@ -97,7 +97,8 @@ class Lead(models.Model):
     )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
-    email = models.EmailField(_("e-mail"), max_length=254, blank=True, db_index=True)
+    # Indexed in Meta (equality only: no second, pattern-matching index to keep up).
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
     account = models.ForeignKey(
         Account,
@@ -105,6 +106,7 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # lead_account_created starts with it
         related_name="leads",
         help_text=_("The customer this lead belongs to, once known."),
     )
@@ -122,6 +124,7 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # lead_owner_status starts with it
         related_name="leads",
     )
     created_on = models.DateField(_("created on"), default=today)
@@ -160,6 +163,7 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["status", "-created_on"], name="lead_status_created"),
             models.Index(fields=["account", "-created_on"], name="lead_account_created"),
+            models.Index(fields=["email"], name="lead_email"),
             # Newest first (the list, the search): read in order until the page is full.
             models.Index(fields=["-created_on", "-id"], name="lead_created"),
         ]

@@ -1,8 +1,11 @@
 """What every record API shares: rules of roles.md, cursor pages, owner rules."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, serializers, viewsets
+from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
+from rest_framework.relations import PKOnlyObject
 
 from .rules import assignable_owners, can_create
 
@@ -15,6 +18,86 @@ class RecordCursorPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-id"
+
+
+class FastListSerializer(serializers.ListSerializer):
+    """A list page's rows as DRF would write them, without its per-field machinery on each
+    of 50 rows: the fields are planned once per page (a foreign key's id read from its
+    column, a field's attribute path walked directly); anything unusual (a method field, a
+    callable, a missing attribute) takes DRF's own path for that field."""
+
+    def to_representation(self, data):
+        rows = data.all() if hasattr(data, "all") else data
+        child = self.child
+        if type(child).to_representation is not serializers.Serializer.to_representation:
+            return super().to_representation(data)
+        plan = [(field, _reader(field)) for field in child._readable_fields]
+        result = []
+        for instance in rows:
+            row = {}
+            for field, read in plan:
+                try:
+                    value = read(instance) if read else _SLOW
+                except (AttributeError, KeyError, ObjectDoesNotExist):
+                    value = _SLOW
+                if value is _SLOW:
+                    try:
+                        value = field.get_attribute(instance)
+                    except SkipField:
+                        continue
+                    check = value.pk if isinstance(value, PKOnlyObject) else value
+                    row[field.field_name] = (
+                        None if check is None else field.to_representation(value)
+                    )
+                    continue
+                row[field.field_name] = None if value is None else field.to_representation(value)
+            result.append(row)
+        return result
+
+
+_SLOW = object()
+
+
+def _reader(field):
+    """A function reading `field`'s value from an instance the way DRF would, or None
+    when only DRF's own `get_attribute` will do."""
+    if field.source == "*" or not field.source_attrs:
+        return None
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        if not field.use_pk_only_optimization() or len(field.source_attrs) != 1:
+            return None
+        name = field.source_attrs[0]
+
+        def read_key(instance):
+            value = instance.serializable_value(name)  # the column, no query
+            return None if value is None else PKOnlyObject(pk=value)
+
+        return read_key
+    if type(field).get_attribute is not serializers.Field.get_attribute:
+        return None
+    attrs = field.source_attrs
+
+    def read(instance):
+        for attr in attrs:
+            if instance is None:
+                raise AttributeError(attr)  # DRF's default/allow_null rules decide
+            instance = getattr(instance, attr)
+            if callable(instance):
+                return _SLOW
+        return instance
+
+    return read
+
+
+class FastLists:
+    """Serializers whose lists take `FastListSerializer`."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        serializer = super().many_init(*args, **kwargs)
+        if type(serializer) is serializers.ListSerializer:
+            serializer.__class__ = FastListSerializer
+        return serializer
 
 
 class StableIdentity:
@@ -32,7 +115,7 @@ class StableIdentity:
         return value
 
 
-class OwnedSerializer(StableIdentity, serializers.ModelSerializer):
+class OwnedSerializer(FastLists, StableIdentity, serializers.ModelSerializer):
     """A record with an owner: `owner` (id) may only name someone the user may assign
     (roles.md), and only an administrator leaves a record without one; `owner_email` is
     shown read-only."""
