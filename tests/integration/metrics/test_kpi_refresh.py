@@ -99,6 +99,13 @@ def test_a_scoped_refresh_equals_a_full_recompute(rep, teammate, other_team_rep,
     ]
     _assert_snapshots_fresh(today, scopes)
     assert kpi_refresh_dirty() is None  # nothing left to do
+    # Changes one after another, in one team then the other: each scoped pass reuses the
+    # sums of the teams that did not change from the pass before it, and still equals a
+    # full recompute.
+    for owner, amount in ((other_team_rep, 70), (rep, 90), (other_team_rep, 5), (teammate, 4)):
+        deal(owner, "Proposal", amount=amount, created_on=today, expected_close_on=today)
+        assert kpi_refresh_dirty()["scoped"] is True
+        _assert_snapshots_fresh(today, scopes)
     # A teammate moving team: the team totals follow, no record changed.
     teammate.team = other_team_rep.team
     teammate.save()
