@@ -334,6 +334,11 @@ def kpi_snapshot_pass(as_of: date, owner_keys: set[int] | None = None) -> dict:
     )
     if owner_keys is not None and (not complete or KpiDirty.EVERYONE in owner_keys):
         owner_keys = None  # a new day, a new calendar or a change for everyone
+    if owner_keys is not None:
+        # A few owners' records: one core is enough, and the other stays with the pages
+        # (parallel workers would take both for a few hundred milliseconds after every move).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
     base = Organisation.get().base_currency
     # {owner key: {period: inputs}} and {owner key: {period: breakdowns}}
