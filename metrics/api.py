@@ -2,6 +2,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,11 +79,25 @@ def _kpi_query(request, extra=()):
     return query
 
 
+_SCOPE_PARAMETERS = [
+    OpenApiParameter(
+        "as_of",
+        OpenApiTypes.DATE,
+        description="YYYY-MM-DD (Jalali years before 1700); today by default",
+    ),
+    OpenApiParameter("period", OpenApiTypes.STR, enum=["month", "quarter", "year"]),
+    OpenApiParameter("calendar", OpenApiTypes.STR, enum=["gregorian", "jalali"]),
+    OpenApiParameter("team", OpenApiTypes.STR, description="a team's name"),
+    OpenApiParameter("owner", OpenApiTypes.STR, description="a user's e-mail"),
+]
+
+
 class KpiApi(APIView):
     """Every KPI of shared/spec/kpis.md for one as-of date, period, calendar and scope,
     computed now (and stored as a snapshot): the same object as `manage.py kpis --format
     json`. 400 for a bad parameter or unknown scope name, 404 for a scope you may not see."""
 
+    @extend_schema(parameters=_SCOPE_PARAMETERS, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = _kpi_query(request)
         return Response(kpi_report(query.as_of, query.grain, query.calendar, query.scope))
@@ -92,6 +108,16 @@ class KpiSeriesApi(APIView):
     [`from`, `to`], the latest value computed as of a day up to `to` (`step=day`: every
     stored day instead). Same parameters as /api/v1/kpis/ plus `kpi`, `from`, `to`."""
 
+    @extend_schema(
+        parameters=[
+            *_SCOPE_PARAMETERS,
+            OpenApiParameter("kpi", OpenApiTypes.STR, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("step", OpenApiTypes.STR, enum=["period", "day"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         from .queries import parse_date
 
@@ -161,6 +187,15 @@ class KpiDrilldownApi(APIView):
     their amounts in the base currency; offered only when you may see every one of them
     (404 otherwise). Pages of `page_size` (at most 500) with a `cursor`."""
 
+    @extend_schema(
+        parameters=[
+            *_SCOPE_PARAMETERS,
+            OpenApiParameter("kpi", OpenApiTypes.STR, required=True),
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter("page_size", OpenApiTypes.INT),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         from .drilldown import FAMILY_OF, kpi_records, records_all_visible
 

@@ -303,6 +303,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Requests per user and time unit (second, minute, hour, day); 429 beyond.
+    "DEFAULT_THROTTLE_CLASSES": ["revops.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE_LIMIT", default="1200/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Daramad API",
@@ -312,6 +315,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set where several fields share it or share a field name.
+    "ENUM_NAME_OVERRIDES": {
+        "OutcomeEnum": "pipeline.models.Stage.Outcome",
+        "LeadStatusEnum": "pipeline.models.Lead.Status",
+        "HandoffStatusEnum": "pipeline.models.Handoff.Status",
+    },
 }
 
 # --- Logging: to standard error, so commands keep standard output for their results ------
