@@ -283,3 +283,30 @@ def test_a_stale_lead_form_does_not_undo_an_acceptance(client_for, marketer, rep
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     lead.refresh_from_db()
     assert (lead.owner, lead.status, lead.first_name) == (rep, "sql", original_name)
+
+
+def test_an_oversized_body_is_refused_with_413_and_the_limit(client_for, rep, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    client = client_for(rep)
+    big = "x" * (1024 * 1024 + 1)
+    page = client.post(reverse("crm:account-create"), {"name": big})
+    assert page.status_code == 413 and "larger than the 1 MB" in page.content.decode()
+    api = client.post("/api/v1/accounts/", {"name": big}, content_type="application/json")
+    assert api.status_code == 413 and "1 MB" in api.json()["detail"]
+    # Nothing was written, and a body within the limit is read as ever.
+    assert not Account.objects.filter(name__startswith="xxx").exists()
+    assert client.post(reverse("crm:account-create"), {"name": ""}).status_code == 200
+
+
+def test_an_upload_above_the_import_limit_is_refused_before_it_is_read(
+    client_for, marketer, settings
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.IMPORT_UPLOAD_MAX_BYTES = 1024 * 1024
+    content = b"external_id,source,status,created_on\n" + b"L1,web,new,2025-01-01\n" * 60_000
+    response = client_for(marketer).post(
+        reverse("import-new"), {"file": SimpleUploadedFile("leads.csv", content)}
+    )
+    assert response.status_code == 413
+    assert "larger than the 1 MB" in response.content.decode()
