@@ -42,6 +42,31 @@ def test_logout_ends_the_session(client_for, rep):
     assert client.get(reverse("home")).status_code == 302
 
 
+def test_a_password_change_ends_every_other_session_of_the_user(rep):
+    from django.test import Client
+
+    here, elsewhere = Client(), Client()
+    for client in (here, elsewhere):
+        assert (
+            client.post(
+                reverse("login"), {"username": rep.email, "password": "secret-pass-123"}
+            ).status_code
+            == 302
+        )
+    assert elsewhere.get(reverse("home")).status_code == 200
+    changed = here.post(
+        reverse("password_change"),
+        {
+            "old_password": "secret-pass-123",
+            "new_password1": "a-new-long-passphrase-77",
+            "new_password2": "a-new-long-passphrase-77",
+        },
+    )
+    assert changed.status_code == 302
+    assert here.get(reverse("home")).status_code == 200  # the one who changed it stays in
+    assert elsewhere.get(reverse("home")).status_code == 302  # the other is signed out
+
+
 def test_password_reset_by_email(client, rep):
     response = client.post(reverse("password_reset"), {"email": "rep@example.com"})
     assert response.status_code == 302
