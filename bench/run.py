@@ -513,27 +513,26 @@ class Bench:
         times, conflicts, stale = [], 0, 0
         board_query = f"owner={rep.pk}"
         queries = None
-        for i in range(self.requests + 10):
-            deal = deals[i % len(deals)]
+
+        def drag(deal):
+            """The board's drag of `deal` to another open stage, as the browser posts it."""
             deal.refresh_from_db(fields=["stage", "version"])
             target = next(s for s in stages if s.pk != deal.stage_id)
-            body = {
+            return {
                 "stage": target.pk,
                 "version": deal.version,
                 "board_query": board_query,
                 "swap": "card",
             }
+
+        for i in range(self.requests + 10):
+            deal = deals[i % len(deals)]
             url = reverse("pipeline:opportunity-move", args=[deal.pk])
             if queries is None:
-                queries = self.count_queries(rep, "POST", url, body, headers={"HX-Request": "true"})
-                deal.refresh_from_db(fields=["stage", "version"])
-                target = next(s for s in stages if s.pk != deal.stage_id)
-                body = {
-                    "stage": target.pk,
-                    "version": deal.version,
-                    "board_query": board_query,
-                    "swap": "card",
-                }
+                queries = self.count_queries(
+                    rep, "POST", url, drag(deal), headers={"HX-Request": "true"}
+                )
+            body = drag(deal)
             elapsed, status, data = browser.request("POST", url, body)
             if status != 200:
                 raise SystemExit(f"move answered {status}: {data[:300]!r}")

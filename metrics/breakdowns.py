@@ -368,8 +368,7 @@ def _open_by_source(as_of, base, owners):
     amount = converted_at("amount", "currency", rates_on(as_of), base)
     deals = (
         _owned(
-            Opportunity.objects.filter(status="open")
-            | Opportunity.objects.filter(closed_on__gt=as_of),
+            Opportunity.objects.filter(Q(closed_on__isnull=True) | Q(closed_on__gt=as_of)),
             owners,
         )
         .annotate(amount_base=amount)

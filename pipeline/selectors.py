@@ -3,8 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from revops.models import User
@@ -51,20 +50,6 @@ def board_queryset(
     if close_to:
         qs = qs.filter(Q(expected_close_on__lte=close_to) | Q(closed_on__lte=close_to))
     return qs
-
-
-def amount_in_base(base: str):
-    """Each deal's amount in the base currency: at its close date when closed, else today
-    (kpis.md), rounded per deal. Open deals all take today's rates, written into the query
-    as constants: no rate lookup per row."""
-    today = timezone.localdate()
-    day = Coalesce(OuterRef("closed_on"), Value(today))
-    return Case(
-        When(
-            closed_on__isnull=True, then=converted_at("amount", "currency", rates_on(today), base)
-        ),
-        default=converted("amount", "currency", day, base),
-    )
 
 
 def pipeline_board(user: User, pipeline: Pipeline, base: str, **filters) -> list[Column]:

@@ -7,8 +7,8 @@
   with only its primary key: enough to filter by.
 - `ListedChoiceFilter`: the same for a longer list read from the database (people): one query
   that both validates the chosen value and renders the options.
-- `FastSelect`: renders its options in Python instead of one template per option (500 people
-  in a filter cost 12 ms through Django's templates, 0.3 ms here).
+- `FastSelect` and `option_tags`: options rendered in Python instead of one template per
+  option (500 people in a filter cost 12 ms through Django's templates, 0.3 ms here).
 """
 
 from __future__ import annotations
@@ -27,24 +27,27 @@ from django.utils.safestring import mark_safe
 CACHE_SECONDS = 300
 
 
+def option_tags(rows, selected=()) -> str:
+    """`<option>`s of (value, label) rows, those whose value is in `selected` (compared as
+    text) marked selected: one pass in Python, where a template would render each option
+    (500 people in a filter: 12 ms through templates, 0.3 ms here)."""
+    chosen = {str(value) for value in selected}
+    parts = []
+    for value, label in rows:
+        value = "" if value is None else str(value)
+        mark = " selected" if value in chosen else ""
+        parts.append(f'<option value="{escape(value)}"{mark}>{conditional_escape(label)}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 (every value and label escaped above)
+
+
 class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         context = self.get_context(name, value, attrs)["widget"]
-        selected = {str(v) for v in context["value"]}
-        attributes = forms.utils.flatatt(context["attrs"])
-        options = []
-        for option_value, label in self.choices:
-            option_value = "" if option_value is None else str(option_value)
-            mark = " selected" if option_value in selected else ""
-            options.append(
-                f'<option value="{escape(option_value)}"{mark}>{conditional_escape(label)}</option>'
-            )
-        # Every label and value was escaped above.
         return format_html(
             '<select name="{}"{}>{}</select>',
             name,
-            attributes,
-            mark_safe("".join(options)),  # noqa: S308
+            forms.utils.flatatt(context["attrs"]),
+            option_tags(self.choices, context["value"]),
         )
 
 
@@ -79,11 +82,11 @@ def watch(model):
 
 
 class _ChoiceList(BaseChoiceIterator):
-    """A field's choices: the empty one, then `rows` (evaluated when first iterated; a
+    """A field's choices: the empty one, then its rows (read when first iterated; a
     BaseChoiceIterator, so that Django keeps it lazy)."""
 
-    def __init__(self, field, rows):
-        self.field, self.rows = field, rows
+    def __init__(self, field):
+        self.field = field
 
     def __iter__(self):
         if self.field.empty_label is not None:
@@ -107,17 +110,17 @@ class _ListedChoiceField(forms.Field):
         self.empty_label = empty_label
         super().__init__(**kwargs)
         self._rows = None
-        self.widget.choices = _ChoiceList(self, None)
+        self.widget.choices = _ChoiceList(self)
 
     def __deepcopy__(self, memo):
         result = super().__deepcopy__(memo)
         result._rows = None
-        result.widget.choices = _ChoiceList(result, None)
+        result.widget.choices = _ChoiceList(result)
         return result
 
     @property
     def choices(self):
-        return _ChoiceList(self, None)
+        return _ChoiceList(self)
 
     def rows(self) -> list[tuple[int, str]]:
         if self._rows is None:

@@ -4,11 +4,11 @@ from functools import lru_cache
 from django import template
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import get_script_prefix, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 
 from revops import l10n
+from revops.choices import option_tags
 
 register = template.Library()
 
@@ -23,18 +23,7 @@ def stage_options(stages, selected_id):
 
 @lru_cache(maxsize=512)
 def _stage_options(stages, selected_id):
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html('<option value="{}" selected>{}</option>', pk, name)
-                if pk == selected_id
-                else format_html('<option value="{}">{}</option>', pk, name),
-            )
-            for pk, name in stages
-        ),
-    )
+    return option_tags(stages, [selected_id])
 
 
 @register.simple_tag
@@ -56,20 +45,8 @@ def _deal_prefix(_script_prefix):
 @register.simple_tag
 def options(rows, selected):
     """`<option>`s of (value, label) rows in one call (the board's owner filter lists
-    every seller: hundreds of options)."""
-    chosen = getattr(selected, "pk", selected)
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html('<option value="{}" selected>{}</option>', value, label)
-                if value == chosen
-                else format_html('<option value="{}">{}</option>', value, label),
-            )
-            for value, label in rows
-        ),
-    )
+    every seller: hundreds of options); `selected` a value or a model instance."""
+    return option_tags(rows, [getattr(selected, "pk", selected)] if selected else [])
 
 
 @register.simple_tag(takes_context=True)
