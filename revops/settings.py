@@ -6,6 +6,7 @@ Every variable is listed in `.env.example` and the README. Test-only overrides l
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "revops",
     "crm",
     "pipeline",
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "revops.urls"
@@ -194,6 +198,10 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_KEY_PREFIX", default=""),
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Only the beat holding this Redis lock sends periodic tasks (revops/beat.py); a second
+# beat stands by and takes over within BEAT_LOCK_SECONDS of the first one dying.
+CELERY_BEAT_SCHEDULER = "revops.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "revops.User"
@@ -211,6 +219,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# e-mail from one address, that pair is refused for LOGIN_COOLOFF_MINUTES; other people
+# (and the same person elsewhere) can still sign in. A success clears the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "revops.views.login_username"
+AXES_LOCKOUT_CALLABLE = "revops.views.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a reverse proxy, the client's address is the left-most X-Forwarded-For entry the
+# TRUSTED_PROXY_COUNT proxies added; without one, the peer address (never a header).
+if _proxies := env.int("TRUSTED_PROXY_COUNT", default=0):
+    AXES_IPWARE_PROXY_COUNT = _proxies
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # --- E-mail ------------------------------------------------------------------------------
 # Console backend by default: reset links are printed where the server runs.

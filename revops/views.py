@@ -2,6 +2,7 @@ import redis
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -39,6 +40,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"database": database, "broker": broker}, status=200 if database == "ok" else 503
     )
+
+
+def login_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The e-mail a sign-in is counted under: as the login matches it, case-blind."""
+    username = (credentials or {}).get("username") or request.POST.get("username") or ""
+    return username.strip().lower()
+
+
+def login_locked_out(request: HttpRequest, credentials: dict | None, *args, **kwargs):
+    """django-axes refused a sign-in: the login page again, saying why and for how long."""
+    form = AuthenticationForm(request, initial={"username": login_username(request, credentials)})
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    context = {"form": form, "locked_out": True, "cooloff_minutes": minutes}
+    return render(request, "registration/login.html", context, status=429)
 
 
 @login_required
