@@ -210,7 +210,7 @@ def command_run(env: dict) -> int:
             cwd=BASE_DIR,
         ),
         "beat": subprocess.Popen(
-            [*celery, "beat", "-l", "INFO", "-s", str(DATA_DIR / "celerybeat-schedule")],
+            [*celery, "beat", "-l", "INFO"],
             env=env,
             cwd=BASE_DIR,
         ),
