@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from revops.models import Organisation, User
+from revops.models import Notification, Organisation, User
 from revops.money import currency_check
+from revops.notifications import notify
 
 from .models import Account, Activity, ChurnReason, Contact, HealthScore, Subscription
 
@@ -311,5 +312,50 @@ def renewals_create(today=None) -> int:
             subscription.renewal_opportunity = deal
             subscription.save(update_fields=["renewal_opportunity"])
             health_refresh_soon(subscription.account_id)
+            notify(
+                [subscription.account.owner],
+                Notification.Kind.RENEWAL_CREATED,
+                f"renewal:{deal.pk}",
+                url=deal.get_absolute_url(),
+                params={
+                    "subject": f"{subscription.account.name}: {subscription.product}",
+                    "due": subscription.end_on.isoformat(),
+                },
+            )
             created += 1
     return created
+
+
+def tasks_due_notify(today=None) -> int:
+    """Tell each open task's assignee (its owner) on the day it falls due, or at once for
+    a task already overdue: once per task and due date (a new date is a new reminder)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
+    today = today or timezone.localdate()
+    reminded = Notification.objects.filter(
+        kind=Notification.Kind.TASK_DUE,
+        event=Concat(
+            Value("task:"),
+            Cast(OuterRef("pk"), CharField()),
+            Value(":"),
+            Cast(OuterRef("due_on"), CharField()),
+        ),
+    )
+    due = (
+        Activity.objects.filter(
+            kind=Activity.Kind.TASK, done=False, due_on__lte=today, owner__isnull=False
+        )
+        .exclude(Exists(reminded))
+        .select_related("owner")
+    )
+    told = 0
+    for task in due:
+        told += notify(
+            [task.owner],
+            Notification.Kind.TASK_DUE,
+            f"task:{task.pk}:{task.due_on.isoformat()}",
+            url=task.get_absolute_url(),
+            params={"subject": task.subject, "due": task.due_on.isoformat()},
+        )
+    return told

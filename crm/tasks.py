@@ -4,6 +4,7 @@ from celery import shared_task
 
 from .models import Account
 from .services import account_health_compute, renewals_create
+from .services import tasks_due_notify as services_tasks_due_notify
 
 
 @shared_task(acks_late=True)
@@ -25,3 +26,9 @@ def health_refresh_all() -> int:
 @shared_task(acks_late=True)
 def renewals_create_due() -> int:
     return renewals_create()
+
+
+@shared_task(acks_late=True)
+def tasks_due_notify() -> int:
+    """Every few minutes: tell assignees of the tasks that fell due."""
+    return services_tasks_due_notify()

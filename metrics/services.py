@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -583,3 +583,75 @@ def _enqueue_refresh():
         kpi_refresh.delay()
     except Exception:  # the broker is down: the marks wait in Postgres for the sweep
         log.warning("could not enqueue the KPI refresh; the sweep will run it")
+
+
+def goals_off_track_notify(today: date | None = None) -> int:
+    """Tell the setter of each goal of a running period, and the people of its scope (the
+    owner; a team's managers), when the goal falls off track, once per goal. Reads the
+    snapshots, like the dashboards that show the goal."""
+    from revops.models import Notification
+    from revops.notifications import notify, team_members
+
+    from .dashboards import View, goals_for
+    from .models import Goal
+    from .periods import period_start
+
+    today = today or org_today()
+    told = 0
+    announced = set(
+        Notification.objects.filter(
+            kind=Notification.Kind.GOAL_OFF_TRACK, event__startswith="goal:"
+        ).values_list("event", flat=True)
+    )
+    running = defaultdict(list)
+    for goal in Goal.objects.filter(period_start__lte=today).select_related("created_by"):
+        if f"goal:{goal.pk}" in announced:
+            continue
+        start, last = current_period(goal.grain, today, goal.calendar)
+        if start == goal.period_start:
+            running[
+                (goal.grain, goal.calendar, start, last, goal.scope_kind, goal.scope_id)
+            ].append(goal)
+    for (grain, calendar, start, last, scope_kind, scope_id), group in running.items():
+        view = View(
+            kind="executive",
+            grain=grain,
+            calendar=calendar,
+            start=start,
+            last=last,
+            as_of=today,
+            today=today,
+            scope=Scope(scope_kind, scope_id, ""),
+            previous_start=period_start(grain, start - timedelta(days=1), calendar),
+        )
+        for row in goals_for(view):
+            goal = row["goal"]
+            if row["on_track"] is not False or goal not in group:
+                continue
+            people = [goal.created_by]
+            if scope_kind == KpiSnapshot.ScopeKind.TEAM:
+                people += team_members(scope_id, User.Role.MANAGER)
+            elif scope_kind == KpiSnapshot.ScopeKind.OWNER:
+                people += list(User.objects.filter(pk=scope_id))
+            told += notify(
+                people,
+                Notification.Kind.GOAL_OFF_TRACK,
+                f"goal:{goal.pk}",
+                url=f"/dashboards/executive/?{view.query()}",
+                params={
+                    "kpi": goal.kpi,
+                    "comparison": goal.comparison,
+                    "target": _plain(goal.target),
+                    "value": _plain(row["value"]),
+                    "due": _plain(row["due"]),
+                },
+            )
+    return told
+
+
+def _plain(value) -> str:
+    """A number as people write it: 1.1, 2500, 0.35."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -14,6 +14,12 @@ def kpi_refresh() -> dict | None:
     return services.kpi_refresh_dirty()
 
 
+@shared_task(acks_late=True)
+def goals_off_track_notify() -> int:
+    """Hourly: tell the people of each goal that fell off track (once per goal)."""
+    return services.goals_off_track_notify()
+
+
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
 def kpi_recompute_day(as_of: str | None = None) -> dict:
     """Every scope's snapshots of one day (ISO date; today by default), from scratch."""

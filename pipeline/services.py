@@ -6,11 +6,23 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Value,
+)
+from django.db.models.functions import Cast, Concat, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from revops.models import Organisation, Team, User
+from revops.models import Notification, Organisation, Team, User
 from revops.money import currency_check
+from revops.notifications import notify, team_members
 
 from .models import Handoff, Lead
 
@@ -77,7 +89,86 @@ def lead_handoff(
     lead.status = Lead.Status.MQL
     lead.handed_off_on = max(today, lead.created_on)
     lead.save(update_fields=["status", "handed_off_on"])
+    handoff.lead = lead
+    notify_handoff_addressed(handoff)
     return handoff
+
+
+def handoff_addressees(handoff: Handoff) -> list[User]:
+    """Who must act on a pending handoff: the person it names, else its team's receivers."""
+    if handoff.to_user_id:
+        return [handoff.to_user]
+    return list(handoff_receivers(handoff.to_team))
+
+
+def notify_handoff_addressed(handoff: Handoff) -> None:
+    notify(
+        handoff_addressees(handoff),
+        Notification.Kind.HANDOFF_ADDRESSED,
+        f"handoff:{handoff.pk}",
+        url=handoff.get_absolute_url(),
+        params={
+            "by": str(handoff.from_user) if handoff.from_user_id else "",
+            "subject": str(handoff.subject),
+            "due": handoff.sla_due_at.isoformat(),
+        },
+        exclude=handoff.from_user,
+    )
+
+
+def handoff_sla_notify(now=None) -> int:
+    """Tell those who must act on pending handoffs whose SLA is about to end (the last
+    quarter of the window, or its last hour) and, with their team's managers, those
+    whose SLA has ended. Each handoff once per state; run every minute by beat."""
+    now = now or timezone.now()
+    told = 0
+
+    def told_of(kind):
+        return Exists(
+            Notification.objects.filter(
+                kind=kind, event=Concat(Value("handoff:"), Cast(OuterRef("pk"), CharField()))
+            )
+        )
+
+    # The last quarter of the window, or its last hour (Handoff.sla_state), not yet told.
+    last_stretch = Greatest(
+        ExpressionWrapper((F("sla_due_at") - F("created_at")) / 4, output_field=DurationField()),
+        Value(timedelta(hours=1)),
+    )
+    pending = (
+        Handoff.objects.filter(status=Handoff.Status.PENDING)
+        .alias(last_stretch=last_stretch)
+        .filter(
+            sla_due_at__lte=ExpressionWrapper(
+                Value(now) + F("last_stretch"), output_field=DateTimeField()
+            )
+        )
+        .annotate(
+            due_soon_told=told_of(Notification.Kind.SLA_DUE_SOON),
+            breach_told=told_of(Notification.Kind.SLA_BREACHED),
+        )
+        .filter(breach_told=False)
+        .select_related("lead", "opportunity", "to_team", "to_user", "from_user")
+        .order_by("sla_due_at")
+    )
+    for handoff in pending:
+        state = handoff.sla_state(now)
+        if state == Handoff.Sla.ON_TIME or (
+            state == Handoff.Sla.DUE_SOON and handoff.due_soon_told
+        ):
+            continue
+        breached = state == Handoff.Sla.BREACHED
+        recipients = handoff_addressees(handoff)
+        if breached:
+            recipients += team_members(handoff.to_team_id, User.Role.MANAGER)
+        told += notify(
+            recipients,
+            Notification.Kind.SLA_BREACHED if breached else Notification.Kind.SLA_DUE_SOON,
+            f"handoff:{handoff.pk}",
+            url=handoff.get_absolute_url(),
+            params={"subject": str(handoff.subject), "due": handoff.sla_due_at.isoformat()},
+        )
+    return told
 
 
 def _decidable(handoff: Handoff, by: User) -> Handoff:
@@ -185,6 +276,7 @@ def deal_won_handoff(opportunity, by: User | None):
     )
     draft_subscription_from_deal(opportunity)
     health_refresh_soon(opportunity.account_id)
+    notify_handoff_addressed(handoff)
     return handoff
 
 
@@ -345,6 +437,7 @@ def opportunity_update(*, opportunity_id: int, data: dict, by: User, expected_ve
 
     current = Opportunity.objects.select_for_update().get(pk=opportunity_id)
     _check_version(current, expected_version, data)
+    before = _watched(current)
     data = dict(data)
     stage = data.pop("stage", current.stage)
     closed_on = data.pop("closed_on", None)
@@ -363,6 +456,7 @@ def opportunity_update(*, opportunity_id: int, data: dict, by: User, expected_ve
     current.version += 1
     current.full_clean(exclude=["account", "owner", "primary_contact", "pipeline", "stage"])
     current.save()
+    _tell_owners(current, before, by)
     return current
 
 
@@ -375,10 +469,47 @@ def opportunity_move(
 
     current = Opportunity.objects.select_for_update().get(pk=opportunity_id)
     _check_version(current, expected_version, {"stage": stage})
+    before = _watched(current)
     _enter_stage(current, stage, by, closed_on=closed_on, lost_reason=lost_reason)
     current.version += 1
     current.save()
+    _tell_owners(current, before, by)
     return current
+
+
+# What an owner is told of when someone else changes it.
+_WATCHED = (
+    "name",
+    "stage_id",
+    "status",
+    "amount",
+    "currency",
+    "owner_id",
+    "expected_close_on",
+    "closed_on",
+)
+
+
+def _watched(opportunity) -> dict:
+    return {field: getattr(opportunity, field) for field in _WATCHED}
+
+
+def _tell_owners(opportunity, before: dict, by: User | None) -> None:
+    """The deal's owner (and the one it was taken from) hear of a change someone else
+    made: one notification per change (the version it made)."""
+    after = _watched(opportunity)
+    fields = [name.removesuffix("_id") for name in _WATCHED if before[name] != after[name]]
+    if not fields:
+        return
+    owners = {opportunity.owner_id, before["owner_id"]} - {None}
+    notify(
+        User.objects.filter(pk__in=owners),
+        Notification.Kind.DEAL_CHANGED,
+        f"deal:{opportunity.pk}:v{opportunity.version}",
+        url=opportunity.get_absolute_url(),
+        params={"by": str(by) if by else "", "subject": opportunity.name, "fields": fields},
+        exclude=by,
+    )
 
 
 # --- Lead conversion ---------------------------------------------------------------------

@@ -39,6 +39,24 @@ BEAT_SCHEDULE = {
         "task": "metrics.tasks.kpi_recompute_day",
         "schedule": crontab(minute=45, hour=1),
     },
+    # Notifications: SLAs every minute, tasks due every five, goals hourly, and the
+    # e-mails whose task was lost (broker down at the commit) every minute.
+    "pipeline-handoff-sla-notify": {
+        "task": "pipeline.tasks.handoff_sla_notify",
+        "schedule": crontab(minute="*"),
+    },
+    "crm-tasks-due-notify": {
+        "task": "crm.tasks.tasks_due_notify",
+        "schedule": crontab(minute="*/5"),
+    },
+    "metrics-goals-off-track-notify": {
+        "task": "metrics.tasks.goals_off_track_notify",
+        "schedule": crontab(minute=50),
+    },
+    "revops-notification-emails": {
+        "task": "revops.tasks.notification_emails_send",
+        "schedule": crontab(minute="*"),
+    },
     "revops-purge-finished-jobs": {
         "task": "revops.tasks.job_purge_finished",
         "schedule": crontab(minute=17, hour=3),

@@ -1,13 +1,21 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Calendar, Organisation, User
+from .models import Calendar, Notification, Organisation, User
 
 
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["full_name", "language", "calendar", "latin_digits", "toman"]
+        fields = [
+            "full_name",
+            "language",
+            "calendar",
+            "latin_digits",
+            "toman",
+            "email_notifications",
+        ]
+        widgets = {"email_notifications": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -16,6 +24,13 @@ class ProfileForm(forms.ModelForm):
             ("", _("The organisation's (%(calendar)s)") % {"calendar": org_calendar}),
             *Calendar.choices,
         ]
+        self.fields["email_notifications"] = forms.MultipleChoiceField(
+            label=_("Notifications by e-mail"),
+            choices=Notification.Kind.choices,
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+            help_text=_("Every notification shows under the bell; these also come by e-mail."),
+        )
 
     def clean_full_name(self):
         name = self.cleaned_data["full_name"].strip()

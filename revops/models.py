@@ -70,6 +70,11 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **fields)
 
 
+def default_email_notifications():
+    """What comes by e-mail until the user chooses: what needs them, not what informs them."""
+    return ["handoff_addressed", "sla_due_soon", "sla_breached", "task_due"]
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """Someone on the revenue team. Logs in with their e-mail; the role decides what they
     may see and change (see shared/spec/roles.md)."""
@@ -116,6 +121,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("amounts in Rial shown in Toman"),
         default=False,
         help_text=_("One toman is ten rials; amounts are still stored in Rial."),
+    )
+    email_notifications = ArrayField(
+        models.CharField(max_length=32),
+        verbose_name=_("notifications by e-mail"),
+        default=default_email_notifications,
+        blank=True,
+        help_text=_("The kinds of notification also sent to you by e-mail."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff (admin site)"), default=False)
@@ -411,3 +423,69 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class Notification(models.Model):
+    """Something that needs a user's attention, once per event: the bell and its list, and
+    an e-mail when the user asked for this kind by e-mail (revops/notifications.py).
+
+    The text is not stored: it is written from `params` in the reader's language when
+    shown or sent."""
+
+    class Kind(models.TextChoices):
+        HANDOFF_ADDRESSED = "handoff_addressed", _("A handoff addressed to me or my team")
+        SLA_DUE_SOON = "sla_due_soon", _("A handoff about to breach its SLA")
+        SLA_BREACHED = "sla_breached", _("A handoff that breached its SLA")
+        DEAL_CHANGED = "deal_changed", _("A deal of mine changed by someone else")
+        TASK_DUE = "task_due", _("A task of mine due")
+        RENEWAL_CREATED = "renewal_created", _("A renewal created for my account")
+        GOAL_OFF_TRACK = "goal_off_track", _("A goal off track")
+
+    class Email(models.TextChoices):
+        NONE = "", _("not by e-mail")
+        PENDING = "pending", _("to send")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("for")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # What happened, once: "handoff:12", "deal:5:v8". One notification per recipient and
+    # event, whoever reports it and however often.
+    event = models.CharField(_("event"), max_length=200)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    email = models.CharField(
+        _("e-mail"), max_length=8, choices=Email.choices, default=Email.NONE, blank=True
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "event", "recipient"], name="notification_once_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox"),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(email="pending"),
+                name="notification_email_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.event} → {self.recipient_id}"

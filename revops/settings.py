@@ -260,6 +260,8 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Daramad <noreply@localhost>")
+# Where the app is reached, for the links in e-mails sent from workers (no request there).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -105,3 +105,12 @@ class _Buffer:
 
     def getvalue(self):
         return "".join(self.parts)
+
+
+@shared_task(acks_late=True)
+def notification_emails_send() -> dict:
+    """Send the pending notification e-mails (queued after each commit that notifies, and
+    swept every minute for those whose task was lost): each at most once."""
+    from .notifications import send_pending_emails
+
+    return send_pending_emails()

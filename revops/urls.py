@@ -3,12 +3,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import import_views, views
+from . import import_views, notification_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("profile/", views.profile, name="profile"),
+    path("notifications/", notification_views.notification_list, name="notification-list"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification-bell"),
+    path("notifications/read/", notification_views.notification_read, name="notification-read"),
+    path(
+        "notifications/<int:pk>/",
+        notification_views.notification_open,
+        name="notification-open",
+    ),
     path("language/", views.language_set, name="language-set"),
     path("dataset/export/", views.dataset_export, name="dataset-export"),
     path("imports/", import_views.import_new, name="import-new"),
