@@ -85,11 +85,28 @@ class LocalDecimalField(forms.DecimalField):
         return super().to_python(value)
 
 
+class LocalIntegerField(forms.IntegerField):
+    """A whole number typed with Persian, Arabic or Latin digits. A text box: a number
+    input takes Latin digits only (Chromium leaves it empty when Persian ones are typed)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget.input_type = "text"
+        self.widget.attrs.setdefault("inputmode", "numeric")
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = l10n.digits_to_latin(value)
+        return super().to_python(value)
+
+
 def local_formfield(field, **kwargs):
-    """`formfield_callback` for model forms: dates and amounts the user's way."""
+    """`formfield_callback` for model forms: dates, amounts and numbers the user's way."""
     if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
         kwargs.setdefault("form_class", LocalDateField)
         kwargs.setdefault("widget", LocalDateInput)
     elif isinstance(field, models.DecimalField):
         kwargs.setdefault("form_class", LocalDecimalField)
+    elif isinstance(field, models.IntegerField) and not field.choices:
+        kwargs.setdefault("form_class", LocalIntegerField)
     return field.formfield(**kwargs)

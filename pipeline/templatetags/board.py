@@ -60,7 +60,7 @@ def board_card(context, card):
         f"<strong><bdi>{e(l10n.format_money(card.amount, card.currency, places=0))}</bdi></strong>"
     )
     if when:
-        facts += f'· <time datetime="{when.isoformat()}">{e(l10n.format_day(when))}</time>'
+        facts += f' · <time datetime="{when.isoformat()}">{e(l10n.format_day(when))}</time>'
     days = ""
     if card.status == "open":
         n = card.days_in_stage
