@@ -11,6 +11,7 @@ from revops.forms_utils import (
     capped_choices,
     local_formfield,
 )
+from revops.models import User
 from revops.rules import assignable_owners
 
 from .models import Account, Activity, ChurnReason, Contact
@@ -107,10 +108,29 @@ class ActivityForm(StrippedModelForm):
             "body": forms.Textarea(attrs={"rows": 4}),
         }
 
+    assignee = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label=_("Assigned to"),
+        help_text=_("Tasks only: who must do it (you, unless you lead a team)."),
+    )
+
     def __init__(self, *args, **kwargs):
         from pipeline.models import Lead, Opportunity
 
         super().__init__(*args, **kwargs)
+        assignees = assignable_owners(self.user, "activity")
+        self.fields["assignee"].queryset = assignees
+        # Only a manager or an administrator has anyone else to choose: no query for the rest.
+        people = (
+            assignees.order_by("full_name")
+            if self.user.role in (User.Role.MANAGER, User.Role.ADMIN)
+            else [self.user]
+        )
+        self.fields["assignee"].choices = [(user.pk, str(user)) for user in people]
+        self.fields["assignee"].initial = (
+            self.instance.owner_id if self.instance.pk else self.user.pk
+        )
         self.fields["opportunity"].queryset = Opportunity.objects.visible_to(self.user)
         self.fields["account"].queryset = Account.objects.visible_to(self.user)
         self.fields["contact"].queryset = Contact.objects.visible_to(self.user)
@@ -128,12 +148,56 @@ class ActivityForm(StrippedModelForm):
             raise forms.ValidationError(_("Link the activity to an account, contact or lead."))
         if data.get("kind") != Activity.Kind.TASK and data.get("due_on"):
             self.add_error("due_on", _("Only tasks have a due date."))
+        assignee = data.get("assignee")
+        is_task = data.get("kind") == Activity.Kind.TASK
+        if assignee is not None and not is_task and assignee.pk != self.instance_owner_pk():
+            self.add_error("assignee", _("Only tasks are assigned to someone."))
         contact, account = data.get("contact"), data.get("account")
         if contact and contact.account_id and account and contact.account_id != account.pk:
             self.add_error("contact", _("This contact belongs to another account."))
         if contact and contact.account_id and not account:
             data["account"] = contact.account
         return data
+
+    def instance_owner_pk(self):
+        return self.instance.owner_id if self.instance.pk else self.user.pk
+
+    def save(self, commit=True):
+        """A task goes to its assignee; other activities stay with their owner."""
+        activity = super().save(commit=False)
+        assignee = self.cleaned_data.get("assignee")
+        if activity.kind == Activity.Kind.TASK and assignee is not None:
+            activity.owner = assignee
+        elif not activity.owner_id:
+            activity.owner = self.user
+        if commit:
+            activity.save()
+        return activity
+
+
+class TaskQuickForm(ActivityForm):
+    """Add a task from a record's page: what, by when, for whom; the record is given."""
+
+    class Meta(ActivityForm.Meta):
+        fields = ["subject", "due_on", "account", "contact", "lead", "opportunity"]
+        widgets = {
+            "due_on": LocalDateInput(),
+            "account": forms.HiddenInput,
+            "contact": forms.HiddenInput,
+            "lead": forms.HiddenInput,
+            "opportunity": forms.HiddenInput,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.kind = Activity.Kind.TASK
+        self.fields["due_on"].required = True
+        self.fields["assignee"].required = True
+        self.fields["assignee"].help_text = ""
+
+    def clean(self):
+        self.cleaned_data["kind"] = Activity.Kind.TASK
+        return super().clean()
 
 
 class SubscriptionForm(forms.Form):

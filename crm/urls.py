@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import task_views, views
 
 app_name = "crm"
 urlpatterns = [
@@ -21,6 +21,9 @@ urlpatterns = [
     path("activities/new/", views.activity_create, name="activity-create"),
     path("activities/<int:pk>/edit/", views.activity_edit, name="activity-edit"),
     path("activities/<int:pk>/delete/", views.activity_delete, name="activity-delete"),
+    path("tasks/", task_views.task_list, name="task-list"),
+    path("tasks/new/", task_views.task_add, name="task-add"),
+    path("tasks/<int:pk>/done/", task_views.task_done, name="task-done"),
     path("search/", views.search, name="search"),
     path(
         "accounts/<int:account_pk>/subscriptions/new/",

@@ -30,6 +30,7 @@ def navigation(request):
             "url": reverse("pipeline:handoff-queue"),
         },
         {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
+        {"name": "task-list", "label": _("Tasks"), "url": reverse("crm:task-list")},
     ]
     items.insert(
         1,
