@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import BadRequest
 from django.db.models import Max
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
@@ -169,6 +170,25 @@ class View:
         return options
 
 
+def view_of(grain: str, calendar: str, scope: Scope, day: date | None = None) -> View:
+    """The running period's View of a scope (for pages and tasks that are not a dashboard
+    request: the home page's blocks, goal checks)."""
+    today = org_today()
+    day = day or today
+    start, last = current_period(grain, day, calendar)
+    return View(
+        kind="executive",
+        grain=grain,
+        calendar=calendar,
+        start=start,
+        last=last,
+        as_of=min(last, day),
+        today=today,
+        scope=scope,
+        previous_start=period_start(grain, start - timedelta(days=1), calendar),
+    )
+
+
 def scope_param(scope: Scope) -> str:
     return "org" if scope.kind == "org" else f"{scope.kind}:{scope.id}"
 
@@ -184,7 +204,7 @@ def _scope_from(param: str | None, user: User) -> Scope:
         return Scope.org()
     kind, _sep, number = param.partition(":")
     if kind not in ("team", "owner") or not number.isdigit() or len(number) > 9:
-        raise Http404
+        raise BadRequest  # roles.md: an unknown scope is a 400
     return Scope(kind, int(number))
 
 
@@ -233,21 +253,22 @@ def view_for(request, kind: str) -> View:
     asked = min(asked, today)
     start, last = current_period(grain, asked, calendar)
     scope = _scope_from(params.get("scope"), user)
-    if not scope_visible(user, scope):
-        raise Http404
-    # The viewer's own team and self exist; any other scope is looked up (404 if gone).
+    # The viewer's own team and self exist; any other scope is looked up: an unknown one is
+    # a 400, as in the API, and one the user may not see a 404 (roles.md).
     if scope.kind == "team" and scope.id != user.team_id:
         team = Team.objects.filter(pk=scope.id).first()
         if team is None:
-            raise Http404
+            raise BadRequest
         scope = Scope.of_team(team)
     elif scope.kind == "owner" and scope.id != user.pk:
         owner = User.objects.filter(pk=scope.id).first()
         if owner is None:
-            raise Http404
+            raise BadRequest
         scope = Scope(KpiSnapshot.ScopeKind.OWNER, owner.pk, owner.full_name)
     elif scope.kind == "owner":
         scope = Scope(KpiSnapshot.ScopeKind.OWNER, user.pk, user.full_name)
+    if not scope_visible(user, scope):
+        raise Http404
     return View(
         kind=kind,
         grain=grain,

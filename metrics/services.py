@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -592,9 +592,8 @@ def goals_off_track_notify(today: date | None = None) -> int:
     from revops.models import Notification
     from revops.notifications import notify, team_members
 
-    from .dashboards import View, goals_for
+    from .dashboards import goals_for, view_of
     from .models import Goal
-    from .periods import period_start
 
     today = today or org_today()
     told = 0
@@ -612,18 +611,8 @@ def goals_off_track_notify(today: date | None = None) -> int:
             running[
                 (goal.grain, goal.calendar, start, last, goal.scope_kind, goal.scope_id)
             ].append(goal)
-    for (grain, calendar, start, last, scope_kind, scope_id), group in running.items():
-        view = View(
-            kind="executive",
-            grain=grain,
-            calendar=calendar,
-            start=start,
-            last=last,
-            as_of=today,
-            today=today,
-            scope=Scope(scope_kind, scope_id, ""),
-            previous_start=period_start(grain, start - timedelta(days=1), calendar),
-        )
+    for (grain, calendar, _start, _last, scope_kind, scope_id), group in running.items():
+        view = view_of(grain, calendar, Scope(scope_kind, scope_id, ""), today)
         for row in goals_for(view):
             goal = row["goal"]
             if row["on_track"] is not False or goal not in group:

@@ -61,7 +61,8 @@ STEPS = [
         "users",
         """
         INSERT INTO revops_user (password, is_superuser, email, full_name, role, team_id,
-            language, calendar, latin_digits, toman, is_active, is_staff, date_joined)
+            language, calendar, latin_digits, toman, is_active, is_staff, date_joined,
+            email_notifications)
         SELECT %(password)s, false, 'seller' || n || '@' || %(domain)s,
             CASE WHEN random() < 0.5
                  THEN (%(pf)s::text[])[1 + floor(random() * 12)::int] || ' '
@@ -71,7 +72,7 @@ STEPS = [
             CASE WHEN n %% 10 < 7 THEN 'rep' WHEN n %% 10 < 8 THEN 'marketer' ELSE 'cs' END,
             CASE WHEN n %% 10 < 7 THEN (%(sales_teams)s::bigint[])[1 + n %% %(n_sales)s]
                  WHEN n %% 10 < 8 THEN %(marketing_team)s ELSE %(cs_team)s END,
-            'en', '', false, false, true, false, now()
+            'en', '', false, false, true, false, now(), %(email_notifications)s
         FROM generate_series(1, %(users)s) AS n
         ON CONFLICT (email) DO NOTHING
         """,
@@ -304,7 +305,7 @@ def generate(scale: str, *, seed: int, today, base: str, stderr=None) -> dict:
     from crm.models import Persona
     from pipeline.defaults import ensure_default_pipeline
     from pipeline.models import Pipeline, Stage
-    from revops.models import FxRate, Team, User
+    from revops.models import FxRate, Team, User, default_email_notifications
 
     counts = SCALES[scale]
     timings = {}
@@ -333,6 +334,7 @@ def generate(scale: str, *, seed: int, today, base: str, stderr=None) -> dict:
         params = {
             **counts,
             "password": make_password("demo"),
+            "email_notifications": default_email_notifications(),
             "domain": "daramad.example",
             "pf": PERSIAN_FIRST,
             "pl": PERSIAN_LAST,

@@ -8,6 +8,7 @@ from . import import_views, notification_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("home/<slug:name>/", views.home_block, name="home-block"),
     path("profile/", views.profile, name="profile"),
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/bell/", notification_views.notification_bell, name="notification-bell"),

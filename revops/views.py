@@ -4,14 +4,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import home as home_blocks
 from .forms import LanguageForm, ProfileForm
 from .models import Organisation, User
 
@@ -68,8 +70,35 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "revops/home.html",
-        {"organisation": Organisation.get(), "teammates": teammates},
+        {
+            "organisation": Organisation.get(),
+            "teammates": teammates,
+            "blocks": home_blocks.blocks_for(user),
+        },
     )
+
+
+EMPTY_HANDOFFS = {
+    "leads_waiting": gettext_lazy("No lead is waiting for you."),
+    "team_breached_handoffs": gettext_lazy("No handoff is past its SLA."),
+    "cs_handoffs": gettext_lazy("No customer is waiting for you."),
+}
+
+
+@login_required
+@require_GET
+def home_block(request: HttpRequest, name: str) -> HttpResponse:
+    """One block of the home page (an htmx partial, also a page of its own): only the
+    blocks of the user's role exist for them."""
+    block = next((b for b in home_blocks.blocks_for(request.user) if b.name == name), None)
+    if block is None:
+        raise Http404
+    context = block.compute(request)
+    body = "home/handoffs.html" if name in EMPTY_HANDOFFS else f"home/{name}.html"
+    context |= {"block": block, "body": body, "empty": EMPTY_HANDOFFS.get(name, "")}
+    if request.htmx:
+        return render(request, "home/block.html", context)
+    return render(request, "home/block_page.html", context)
 
 
 @login_required
