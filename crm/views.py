@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from revops.audit import history_for
+from revops.bulk_changes import may_bulk_change
 from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, User
@@ -84,6 +85,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
     context["can_create"] = can_create(request.user, "account")
     if can_export(request.user, "accounts"):
         context["export_url"] = reverse("crm:account-export")
+    context["bulk_kind"] = "account"
+    context["can_bulk"] = may_bulk_change(request.user, "account")
     return render(request, partial(request, "crm/account_list.html", "results"), context)
 
 

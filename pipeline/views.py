@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import Activity
 from revops.audit import history_for
+from revops.bulk_changes import may_bulk_change
 from revops.exports import can_export, spreadsheet_response
 from revops.listing import Listing
 from revops.models import Organisation, Team, User
@@ -54,6 +55,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if can_export(request.user, "leads"):
         context["export_url"] = reverse("pipeline:lead-export")
     context["statuses"] = Lead.Status.choices
+    context["bulk_kind"], context["can_bulk"] = "lead", may_bulk_change(request.user, "lead")
     return render(request, partial(request, "pipeline/lead_list.html", "results"), context)
 
 
@@ -282,6 +284,8 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     context["can_create"] = can_create(request.user, "opportunity")
     if can_export(request.user, "deals"):
         context["export_url"] = reverse("pipeline:opportunity-export")
+    context["bulk_kind"] = "opportunity"
+    context["can_bulk"] = may_bulk_change(request.user, "opportunity")
     return render(request, partial(request, "pipeline/opportunity_list.html", "results"), context)
 
 

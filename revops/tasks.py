@@ -114,3 +114,13 @@ def notification_emails_send() -> dict:
     from .notifications import send_pending_emails
 
     return send_pending_emails()
+
+
+@shared_task(acks_late=True)
+def bulk_change_run(job_id: int) -> str:
+    """A bulk change or an offboarding too large for a request (revops.bulk_changes),
+    resumable from its checkpoint."""
+    from .bulk_changes import job_work
+    from .jobs import job_run
+
+    return job_run(job_id, job_work)

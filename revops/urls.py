@@ -3,12 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import import_views, notification_views, views
+from . import bulk_views, import_views, notification_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("home/<slug:name>/", views.home_block, name="home-block"),
+    path("bulk/<slug:kind>/", bulk_views.bulk_change, name="bulk-change"),
+    path("bulk/<slug:kind>/fields/", bulk_views.bulk_fields, name="bulk-fields"),
+    path("bulk/jobs/<int:pk>/", bulk_views.bulk_job, name="bulk-job"),
+    path("team/offboard/", bulk_views.offboard, name="offboard"),
     path("profile/", views.profile, name="profile"),
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/bell/", notification_views.notification_bell, name="notification-bell"),

@@ -79,3 +79,22 @@ document.addEventListener("click", (event) => {
     target: "#board", swap: "outerHTML",
   });
 });
+
+// Bulk actions on list pages: the header box ticks the page's rows; the bar says how many
+// are ticked ("all matching the filter" sends the filter instead of the rows).
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-bulk-form]");
+  if (!form) return;
+  const rows = form.querySelectorAll("input[name=ids]");
+  if (event.target.matches("[data-bulk-page]")) {
+    for (const box of rows) box.checked = event.target.checked;
+  }
+  const ticked = [...rows].filter((box) => box.checked).length;
+  const all = form.querySelector("input[name=all]");
+  const count = form.querySelector("[data-bulk-count]");
+  if (count) {
+    count.textContent = all && all.checked
+      ? all.parentElement.textContent.trim()
+      : ticked ? `${ticked.toLocaleString(document.documentElement.lang)} ✓` : count.dataset.none;
+  }
+});
