@@ -8,6 +8,7 @@ from crm.api import (
     HealthViewSet,
     SubscriptionViewSet,
 )
+from crm.task_api import TaskViewSet
 from metrics.api import KpiApi, KpiDrilldownApi, KpiSeriesApi, QuotaViewSet
 from pipeline.api import (
     HandoffViewSet,
@@ -18,7 +19,7 @@ from pipeline.api import (
     StageViewSet,
 )
 
-from . import api
+from . import api, notification_api
 
 router = DefaultRouter()
 router.register("accounts", AccountViewSet, basename="account")
@@ -33,11 +34,15 @@ router.register("stage-history", StageChangeViewSet, basename="stage-history")
 router.register("quotas", QuotaViewSet, basename="quota")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 router.register("health", HealthViewSet, basename="health")
+router.register("tasks", TaskViewSet, basename="task")
+router.register("notifications", notification_api.NotificationViewSet, basename="api-notification")
 
 urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("kpis/", KpiApi.as_view(), name="api-kpis"),
     path("kpis/series/", KpiSeriesApi.as_view(), name="api-kpi-series"),
     path("kpis/drilldown/", KpiDrilldownApi.as_view(), name="api-kpi-drilldown"),
+    path("bulk/reassign/", notification_api.BulkReassignApi.as_view(), name="api-bulk-reassign"),
+    path("bulk/jobs/<int:pk>/", notification_api.BulkJobApi.as_view(), name="api-bulk-job"),
     *router.urls,
 ]
