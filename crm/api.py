@@ -8,6 +8,7 @@ from revops.api_base import (
     RecordCursorPagination,
     RecordViewSet,
     StableIdentity,
+    StrictCharField,
     django_errors,
 )
 from revops.money import currency_problem
@@ -248,13 +249,13 @@ class SubscriptionSerializer(StableIdentity, serializers.ModelSerializer):
 class PlanChangeInput(serializers.Serializer):
     mrr = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0)
     on = serializers.DateField()
-    product = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    product = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
 class CancelInput(serializers.Serializer):
     on = serializers.DateField()
     reason = serializers.SlugRelatedField(slug_field="name", queryset=ChurnReason.objects.all())
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class SubscriptionViewSet(RecordViewSet):
@@ -298,7 +299,7 @@ class SubscriptionViewSet(RecordViewSet):
 
     @extend_schema(request=PlanChangeInput, responses={201: SubscriptionSerializer})
     @action(detail=True, methods=["post"])
-    def change_plan(self, request, pk=None):
+    def change_plan(self, request, pk=None, format=None):
         subscription = self._editable(pk)
         data = PlanChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -314,7 +315,7 @@ class SubscriptionViewSet(RecordViewSet):
 
     @extend_schema(request=CancelInput, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request, pk=None, format=None):
         subscription = self._editable(pk)
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)

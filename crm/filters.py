@@ -1,11 +1,17 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from revops.choices import ListedChoiceFilter, ReferenceChoiceFilter
 from revops.filters import RecordFilterSet
 from revops.models import User
 
 from .models import Account, Activity, Contact, Persona
+
+
+@extend_schema_field({"type": "string", "enum": ["true", "false"]})
+class _TrueFalseFilter(django_filters.TypedChoiceFilter):
+    pass
 
 
 class AccountFilter(RecordFilterSet):
@@ -41,7 +47,12 @@ class ContactFilter(RecordFilterSet):
 class ActivityFilter(RecordFilterSet):
     q = django_filters.CharFilter(field_name="subject", lookup_expr="icontains", label=_("Search"))
     kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
-    done = django_filters.BooleanFilter(label=_("Done"))
+    # Choices, not a BooleanFilter: an unknown value is a 400, not silently no filter.
+    done = _TrueFalseFilter(
+        choices=[("true", _("Yes")), ("false", _("No"))],
+        coerce=lambda value: value == "true",
+        label=_("Done"),
+    )
     account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact"))
     lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead"))

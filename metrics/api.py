@@ -55,11 +55,22 @@ class QuotaViewSet(viewsets.ModelViewSet):
 
     def check_permissions(self, request):
         super().check_permissions(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and request.user.role not in (
-            User.Role.MANAGER,
-            User.Role.ADMIN,
+        # A quota in the URL is looked up first (get_object): one the user may not see is a
+        # 404, never a 403 (roles.md).
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and "pk" not in self.kwargs
+            and request.user.role not in (User.Role.MANAGER, User.Role.ADMIN)
         ):
             raise exceptions.PermissionDenied("Only managers and administrators set quotas.")
+
+    def get_object(self):
+        quota = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS") and not (
+            Quota.objects.editable_by(self.request.user).filter(pk=quota.pk).exists()
+        ):
+            raise exceptions.PermissionDenied("Only managers and administrators set quotas.")
+        return quota
 
 
 # --- KPIs --------------------------------------------------------------------------------------

@@ -46,9 +46,11 @@ def kpi_query(params: dict, *, extra: tuple = ()) -> KpiQuery:
     """The request in `params` (absent or empty values take the defaults of kpis.md);
     KpiQueryError names every bad parameter, unknown names included."""
     errors = {}
-    for name in params:
+    for name, value in params.items():
         if name not in PARAMETERS + extra:
             errors[name] = _("Unknown parameter.")
+        elif "\x00" in value:  # Postgres cannot compare text with a NUL in it
+            errors[name] = _("Null characters are not allowed.")
     organisation = Organisation.get()
     as_of = org_today(organisation)
     if params.get("as_of"):
@@ -63,7 +65,9 @@ def kpi_query(params: dict, *, extra: tuple = ()) -> KpiQuery:
     if calendar not in CALENDARS:
         errors["calendar"] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(CALENDARS)}
     scope = Scope.org()
-    team_name, email = params.get("team"), params.get("owner")
+    # A name already refused (a NUL character) is not looked up.
+    team_name = None if "team" in errors else params.get("team")
+    email = None if "owner" in errors else params.get("owner")
     if team_name and email:
         errors["team"] = _("Ask for a team or an owner, not both.")
     elif team_name:

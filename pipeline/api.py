@@ -1,13 +1,19 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from crm.models import Account, Contact
-from revops.api_base import OwnedSerializer, RecordCursorPagination, RecordViewSet, django_errors
+from revops.api_base import (
+    OwnedSerializer,
+    RecordCursorPagination,
+    RecordViewSet,
+    StrictCharField,
+    django_errors,
+)
 from revops.models import Team, User
 from revops.money import currency_problem
 from revops.rules import can_create
@@ -141,7 +147,7 @@ class HandOffInput(serializers.Serializer):
     to_user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class AcceptInput(serializers.Serializer):
@@ -151,7 +157,7 @@ class AcceptInput(serializers.Serializer):
     # For a won deal: corrections to its draft subscription, confirmed on acceptance.
     mrr = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0, required=False)
     start_on = serializers.DateField(required=False)
-    product = serializers.CharField(max_length=200, required=False)
+    product = StrictCharField(max_length=200, required=False)
 
 
 class ChecklistInput(serializers.Serializer):
@@ -160,7 +166,7 @@ class ChecklistInput(serializers.Serializer):
 
 
 class RejectInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = StrictCharField(max_length=2000)
 
 
 def _run(fn, **kwargs):
@@ -214,17 +220,17 @@ class HandoffViewSet(
 
     @extend_schema(request=AcceptInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request, pk=None, format=None):
         return self._accept(request, get_object_or_404(self.get_queryset(), pk=pk))
 
     @extend_schema(request=RejectInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def reject(self, request, pk=None, format=None):
         return self._reject(request, get_object_or_404(self.get_queryset(), pk=pk))
 
     @extend_schema(request=ChecklistInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def checklist(self, request, pk=None):
+    def checklist(self, request, pk=None, format=None):
         """Tick (`done: true`) or untick a step of the handoff's checklist."""
         handoff = get_object_or_404(self.get_queryset(), pk=pk)
         data = ChecklistInput(data=request.data)
@@ -354,9 +360,7 @@ class MoveInput(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     expected_version = serializers.IntegerField(required=False)
     closed_on = serializers.DateField(required=False, allow_null=True)
-    lost_reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=300
-    )
+    lost_reason = StrictCharField(required=False, allow_blank=True, default="", max_length=300)
 
 
 def _conflict_response(error):
@@ -382,6 +386,7 @@ class OpportunityViewSet(RecordViewSet):
     filterset_class = OpportunityFilter
     rule_kind = "opportunity"
     select_related = ("owner",)
+    conflict_actions = ("update", "partial_update", "move")
 
     def perform_create(self, serializer):
         if not can_create(self.request.user, self.rule_kind):
@@ -414,13 +419,14 @@ class OpportunityViewSet(RecordViewSet):
         return Response(self.get_serializer(opportunity).data)
 
     def destroy(self, request, *args, **kwargs):
+        self.get_object()  # a deal the user may not see is a 404, never a 403 (roles.md)
         if request.user.role != User.Role.ADMIN:
             raise exceptions.PermissionDenied("Only an administrator deletes deals.")
         return super().destroy(request, *args, **kwargs)
 
     @extend_schema(request=MoveInput, responses=OpportunitySerializer)
     @action(detail=True, methods=["post"])
-    def move(self, request, pk=None):
+    def move(self, request, pk=None, format=None):
         opportunity = self.get_object()
         if not Opportunity.objects.editable_by(request.user).filter(pk=opportunity.pk).exists():
             raise exceptions.PermissionDenied("You may read this deal but not move it.")
@@ -449,9 +455,9 @@ class ConvertInput(serializers.Serializer):
     contact = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     amount = serializers.DecimalField(max_digits=20, decimal_places=2, min_value=0)
-    currency = serializers.CharField(max_length=3, required=False)
+    currency = StrictCharField(max_length=3, required=False)
     expected_close_on = serializers.DateField(required=False, allow_null=True)
     stage = serializers.PrimaryKeyRelatedField(
         queryset=Stage.objects.filter(outcome="open"), required=False
@@ -497,6 +503,8 @@ class PipelineSerializer(serializers.ModelSerializer):
 class AdminWrites:
     """Everyone reads; administrators change (roles.md: pipelines are settings). What deals
     still use cannot be deleted (409)."""
+
+    conflict_actions = ("destroy",)
 
     def check_permissions(self, request):
         super().check_permissions(request)
@@ -568,7 +576,7 @@ class LeadViewSet(HandoffDecisions, RecordViewSet):
 
     @extend_schema(request=HandOffInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def handoff(self, request, pk=None):
+    def handoff(self, request, pk=None, format=None):
         lead = self.get_object()
         if not can_create(request.user, "handoff"):
             raise exceptions.PermissionDenied("Only marketing hands leads to sales.")
@@ -579,12 +587,12 @@ class LeadViewSet(HandoffDecisions, RecordViewSet):
 
     @extend_schema(request=AcceptInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request, pk=None, format=None):
         return self._accept(request, self._pending(self.get_object()))
 
     @extend_schema(request=ConvertInput, responses={201: OpportunitySerializer})
     @action(detail=True, methods=["post"])
-    def convert(self, request, pk=None):
+    def convert(self, request, pk=None, format=None):
         lead = self.get_object()
         if not Lead.objects.editable_by(request.user).filter(pk=lead.pk).exists() or not (
             can_create(request.user, "opportunity")
@@ -619,5 +627,5 @@ class LeadViewSet(HandoffDecisions, RecordViewSet):
 
     @extend_schema(request=RejectInput, responses=HandoffSerializer)
     @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def reject(self, request, pk=None, format=None):
         return self._reject(request, self._pending(self.get_object()))

@@ -1,11 +1,19 @@
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import serializers
 from rest_framework.generics import RetrieveAPIView
 
-from .models import User
+from .models import Calendar, User
 
 
 class MeSerializer(serializers.ModelSerializer):
     team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    calendar = serializers.ChoiceField(
+        choices=Calendar.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty: the organisation's calendar.",
+    )
 
     class Meta:
         model = User
@@ -20,3 +28,11 @@ class MeApi(RetrieveAPIView):
 
     def get_object(self):
         return self.request.user
+
+
+def not_found(request, exception):
+    """An API address that matches no route answers 404 in JSON like any other API error,
+    not with the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -2,12 +2,32 @@
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
 from rest_framework.relations import PKOnlyObject
 
 from .rules import assignable_owners, can_create
+
+
+class StrictCharField(serializers.CharField):
+    """Text is a JSON string: a number or a boolean sent for it is refused (400), not
+    silently turned into text; its length is the length sent (as the schema's maxLength
+    says), before the outer whitespace is trimmed."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+# Every model serializer's text fields, whichever class it derives from.
+serializers.ModelSerializer.serializer_field_mapping[models.CharField] = StrictCharField
+serializers.ModelSerializer.serializer_field_mapping[models.TextField] = StrictCharField
 
 
 class RecordCursorPagination(CursorPagination):
@@ -18,6 +38,14 @@ class RecordCursorPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-id"
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and (not raw.isdecimal() or int(raw) < 1):
+            raise exceptions.ValidationError(
+                {"page_size": [_("A page size is a whole number ≥ 1.")]}
+            )
+        return super().get_page_size(request)
 
 
 class FastListSerializer(serializers.ListSerializer):

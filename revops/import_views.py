@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -179,15 +179,32 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def import_rejects(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rejected rows as written by the importer, with every cell that a spreadsheet
+    would run as a formula kept as text (the file itself stays as it was uploaded)."""
+    import csv
+    import io
+
+    from .exports import neutralise
+
     upload = _upload_for(request, pk)
     if not upload.rejects:
         raise Http404
-    return FileResponse(
-        upload.rejects.open("rb"),
-        as_attachment=True,
-        filename=f"rejects-{upload.pk}.csv",
-        content_type="text/csv",
-    )
+
+    def rows():
+        with upload.rejects.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            out = io.StringIO()
+            writer = csv.writer(out)
+            yield "\ufeff"
+            for row in csv.reader(text):
+                writer.writerow([neutralise(cell) for cell in row])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejects-{upload.pk}.csv"'
+    return response
 
 
 @login_required

@@ -180,9 +180,13 @@ def export_dataset(folder) -> dict:
         count = 0
         with open(folder / entity.file, "w", newline="", encoding="utf-8") as stream:
             writer = csv.writer(stream, lineterminator="\n")
+            # csv quotes a cell with a line break only when the break is the line
+            # terminator: a carriage return in a value would end the row for a reader.
+            quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
             writer.writerow(header)
             for row in SOURCES[entity.file]():
-                writer.writerow([format_cell(row.get(name)) for name in header])
+                cells = [format_cell(row.get(name)) for name in header]
+                (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
                 count += 1
         counts[entity.file] = count
     return counts

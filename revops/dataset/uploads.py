@@ -4,6 +4,7 @@ columns mapped to ours, previewed, then imported by a Celery task with a progres
 import csv
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -16,6 +17,10 @@ from .importer import ENTITIES, Row, _parse
 ENTITY_BY_FILE = {entity.file: entity for entity in ENTITIES}
 MAX_ZIP_MEMBERS = 20
 MAX_UNCOMPRESSED = 4 * 1024 * 1024 * 1024  # 4 GB: a bigger archive is refused (zip bombs)
+# CSV compresses about 5 to 20 times; a member that unpacks hundreds of times its packed size
+# (above a few megabytes) is a bomb, whatever the total.
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 8 * 1024 * 1024
 
 
 def _norm(header: str) -> str:
@@ -189,6 +194,12 @@ def check_archive(path) -> list[str]:
             name = member.filename
             if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name:
                 raise UnsafeArchive(f"unsafe path in the archive: {name!r}")
+            if stat.S_ISLNK(member.external_attr >> 16):
+                raise UnsafeArchive(f"a link in the archive: {name!r}")
+            if member.file_size > RATIO_FROM_BYTES and member.file_size > MAX_RATIO * max(
+                member.compress_size, 1
+            ):
+                raise UnsafeArchive(f"{name!r} unpacks to more than {MAX_RATIO} times its size")
             base = Path(name).name
             if base in ENTITY_BY_FILE and not member.is_dir():
                 names.append(name)

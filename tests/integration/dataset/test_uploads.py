@@ -173,3 +173,51 @@ def test_oversized_uploads_are_refused(client_for, marketer, settings, tmp_path)
     settings.IMPORT_UPLOAD_MAX_BYTES = 10
     response = upload(client_for(marketer), "big.csv", HUBSPOT_LEADS.encode(), "leads.csv")
     assert "larger than the import limit" in " ".join(response.context["form"].errors["file"])
+
+
+def _member(name, mode):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = mode << 16
+    return info
+
+
+def test_links_backslash_paths_and_nested_zips_never_reach_the_disk(
+    client_for, admin_user, settings, tmp_path
+):
+    import stat
+
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(admin_user)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(_member("leads.csv", stat.S_IFLNK | 0o777), "/etc/passwd")
+    response = upload(client, "link.zip", buffer.getvalue(), "zip")
+    assert "a link in the archive" in " ".join(response.context["form"].errors["file"])
+    nested = zip_bytes({"inner.zip": zip_bytes({"leads.csv": "first_name\nA\n"})})
+    response = upload(client, "nested.zip", nested, "zip")
+    assert "no dataset file" in " ".join(response.context["form"].errors["file"])
+    assert not ImportUpload.objects.exists()
+    # A Windows-style path is one odd file name here: unpacked flat, by its known name only.
+    from revops.dataset.uploads import extract_dataset
+
+    work = tmp_path / "work"
+    out = work / "out"
+    out.mkdir(parents=True)
+    archive = work / "win.zip"
+    archive.write_bytes(zip_bytes({"..\\..\\leads.csv": "x", "dataset/teams.csv": "name\n"}))
+    extract_dataset(archive, out)
+    assert sorted(p.name for p in out.iterdir()) == ["teams.csv"]
+    assert sorted(p.name for p in work.iterdir()) == ["out", "win.zip"]
+
+
+def test_a_member_that_unpacks_hundreds_of_times_its_size_is_refused(
+    client_for, admin_user, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("leads.csv", b"first_name\n" + b"A" * (20 * 1024 * 1024))
+    assert len(buffer.getvalue()) < 100 * 1024  # well under every size limit
+    response = upload(client_for(admin_user), "bomb.zip", buffer.getvalue(), "zip")
+    assert "times its size" in " ".join(response.context["form"].errors["file"])
+    assert not ImportUpload.objects.exists()
