@@ -12,6 +12,8 @@ from django.db import models
 
 from .models import User
 
+MERGEABLE = {"account", "contact", "lead"}  # revops.merge.KINDS: their merges show here
+
 
 @dataclass
 class Change:
@@ -21,6 +23,8 @@ class Change:
     old: str
     new: str
     created: bool = False
+    origin: str = ""  # a record merged into this one: the change happened to it
+    merged: str = ""  # this entry is the merge of that record into this one
 
 
 def _display(field: models.Field, value, related: dict) -> str:
@@ -42,8 +46,17 @@ def history_for(obj: models.Model, limit: int = 100) -> list[Change]:
     event_model = getattr(obj.__class__, "pgh_event_models", {}).get("change")
     if event_model is None:
         return []
+    from .models import Merge
+
+    kind = obj._meta.model_name
+    merges = (
+        list(Merge.objects.filter(kind=kind, survivor_id=obj.pk).select_related("merged_by"))
+        if kind in MERGEABLE
+        else []
+    )
+    origins = {merge.merged_id: merge.merged_label for merge in merges}
     events = list(
-        event_model.objects.filter(pgh_obj_id=obj.pk)
+        event_model.objects.filter(pgh_obj_id__in=[obj.pk, *origins])
         .select_related("pgh_context")
         .order_by("pgh_id")
     )
@@ -68,12 +81,16 @@ def history_for(obj: models.Model, limit: int = 100) -> list[Change]:
         for item in model._default_manager.filter(pk__in=ids):
             related[(model, item.pk)] = item
     changes: list[Change] = []
-    previous = None
+    last: dict = {}  # each record's previous snapshot
     for event in events:
         context = event.pgh_context.metadata if event.pgh_context else {}
         who = related.get((User, context.get("user")))
+        origin = origins.get(event.pgh_obj_id, "")
+        previous = last.get(event.pgh_obj_id)
         if previous is None:
-            changes.append(Change(event.pgh_created_at, who, "", "", "", created=True))
+            changes.append(
+                Change(event.pgh_created_at, who, "", "", "", created=True, origin=origin)
+            )
         else:
             for field in tracked:
                 old, new = getattr(previous, field.attname), getattr(event, field.attname)
@@ -85,8 +102,14 @@ def history_for(obj: models.Model, limit: int = 100) -> list[Change]:
                             str(field.verbose_name),
                             _display(field, old, related),
                             _display(field, new, related),
+                            origin=origin,
                         )
                     )
-        previous = event
+        last[event.pgh_obj_id] = event
+    for merge in merges:
+        changes.append(
+            Change(merge.merged_at, merge.merged_by, "", "", "", merged=merge.merged_label)
+        )
+    changes.sort(key=lambda change: change.at)
     changes.reverse()
     return changes[:limit]

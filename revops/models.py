@@ -489,3 +489,33 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.event} → {self.recipient_id}"
+
+
+class Merge(models.Model):
+    """Two records found to be one customer (or one person), merged into the survivor:
+    the values chosen field by field, every related record moved, the other record
+    retired. Kept so that the survivor's history also tells the merged record's."""
+
+    kind = models.CharField(_("kind"), max_length=16)  # account, contact, lead
+    survivor_id = models.BigIntegerField(_("survivor"))
+    merged_id = models.BigIntegerField(_("merged record"))
+    merged_label = models.CharField(_("merged record's name"), max_length=300)
+    snapshot = models.JSONField(_("merged record's values"), default=dict)
+    chosen = models.JSONField(_("values taken from it"), default=list)
+    moved = models.JSONField(_("related records moved"), default=dict)
+    merged_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    merged_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-merged_at"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        indexes = [models.Index(fields=["kind", "survivor_id"], name="merge_survivor")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "merged_id"], name="merge_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.merged_id} → {self.survivor_id}"

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import bulk_views, import_views, notification_views, views
+from . import bulk_views, import_views, merge_views, notification_views, views
 
 handler404 = "revops.api.not_found"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("bulk/<slug:kind>/fields/", bulk_views.bulk_fields, name="bulk-fields"),
     path("bulk/jobs/<int:pk>/", bulk_views.bulk_job, name="bulk-job"),
     path("team/offboard/", bulk_views.offboard, name="offboard"),
+    path("merge/<slug:kind>/<int:pk>/", merge_views.merge_page, name="merge"),
     path("profile/", views.profile, name="profile"),
     path("notifications/", notification_views.notification_list, name="notification-list"),
     path("notifications/bell/", notification_views.notification_bell, name="notification-bell"),
