@@ -40,16 +40,28 @@ install: $(STAMP)
 run: install
 	$(LAUNCH) run
 
+# Two steps, both always run; the target fails when either fails (pytest's 5, "no test
+# selected" by PYTEST_ARGS, counts as a failure only when neither step ran a test):
+# 1. everything but the fault tests, in parallel;
+# 2. the fault tests (tests/faults: workers killed, Redis and Postgres stopped), one at a
+#    time, on an embedded Postgres and Redis of their own (a few minutes).
 test: install
 	@if [ -n "$(CHROMIUM)" ]; then \
-	  $(LAUNCH) test -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+	  marker="not faults"; \
 	else \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!! No Chromium found: the BROWSER TESTS ARE SKIPPED.                                 !!"; \
 	  echo "!! Install it (Debian: apt-get install -y chromium) or set CHROMIUM=/path/to/chromium. !!"; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
-	  $(LAUNCH) test -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); \
-	fi
+	  marker="not browser and not faults"; \
+	fi; \
+	$(LAUNCH) test -n $(PYTEST_WORKERS) -m "$$marker" $(PYTEST_ARGS); main=$$?; \
+	echo "[daramad] fault tests, serially (embedded Postgres and Redis of their own)"; \
+	$(LAUNCH) test -p no:xdist -m faults $(PYTEST_ARGS); faults=$$?; \
+	if [ $$main -eq 5 ] && [ $$faults -eq 5 ]; then exit 5; fi; \
+	for status in $$main $$faults; do \
+	  if [ $$status -ne 0 ] && [ $$status -ne 5 ]; then exit $$status; fi; \
+	done
 
 BENCH_SCALE ?= medium
 

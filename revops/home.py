@@ -8,6 +8,7 @@ the full list it summarises.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -158,7 +159,10 @@ def usual_days_in_stage() -> dict:
     the answer is kept an hour in the cache."""
     from django.core.cache import cache
 
-    cached = cache.get(USUAL_DAYS_KEY)
+    try:
+        cached = cache.get(USUAL_DAYS_KEY)
+    except Exception:  # the cache (Redis) is down: the database answers
+        cached = None
     if cached is not None:
         return cached
     sql = """
@@ -189,7 +193,8 @@ def usual_days_in_stage() -> dict:
         }
         for team in {*teams, *User.objects.exclude(team=None).values_list("team_id", flat=True)}
     }
-    cache.set(USUAL_DAYS_KEY, result, 3600)
+    with contextlib.suppress(Exception):  # no cache: the next page computes it again
+        cache.set(USUAL_DAYS_KEY, result, 3600)
     return result
 
 
