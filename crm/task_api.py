@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import django_filters
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from .api import ActivitySerializer, ActivityViewSet
 from .filters import ActivityFilter
@@ -29,7 +30,13 @@ class TaskFilter(ActivityFilter):
         method="filter_due",
         label="Due: overdue, today, upcoming (after today) or none (no date)",
     )
-    mine = django_filters.BooleanFilter(method="filter_mine", label="Only those assigned to you")
+    # Choices, not a BooleanFilter: an unknown value is a 400, not silently no filter.
+    mine = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        method="filter_mine",
+        label="Only those assigned to you",
+    )
 
     def filter_due(self, queryset, name, value):
         today = timezone.localdate()
@@ -40,6 +47,7 @@ class TaskFilter(ActivityFilter):
             "none": lambda: queryset.filter(due_on__isnull=True),
         }[value]()
 
+    @extend_schema_field({"type": "string", "enum": ["true", "false"]})
     def filter_mine(self, queryset, name, value):
         return queryset.filter(owner=self.request.user) if value else queryset
 

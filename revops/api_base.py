@@ -148,7 +148,9 @@ class OwnedSerializer(FastLists, StableIdentity, serializers.ModelSerializer):
     (roles.md), and only an administrator leaves a record without one; `owner_email` is
     shown read-only."""
 
-    owner_email = serializers.EmailField(source="owner.email", read_only=True, default=None)
+    owner_email = serializers.EmailField(
+        source="owner.email", read_only=True, default=None, allow_null=True
+    )
     rule_kind = ""  # key of revops.rules.CREATORS
 
     def validate_owner(self, owner):

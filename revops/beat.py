@@ -57,6 +57,10 @@ BEAT_SCHEDULE = {
         "task": "revops.tasks.notification_emails_send",
         "schedule": crontab(minute="*"),
     },
+    "revops-bulk-jobs-sweep": {
+        "task": "revops.tasks.bulk_jobs_sweep",
+        "schedule": crontab(minute="*"),
+    },
     "revops-purge-finished-jobs": {
         "task": "revops.tasks.job_purge_finished",
         "schedule": crontab(minute=17, hour=3),

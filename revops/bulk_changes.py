@@ -15,6 +15,7 @@ board; a deal changed meanwhile is skipped, never overwritten.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import pghistory
@@ -29,6 +30,7 @@ from .rules import assignable_owners
 
 CHUNK = 500
 INLINE = 200
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -233,29 +235,35 @@ def offboard_chunk(user: User, what: str, to: int, ids: list[int]) -> int:
 # --- As a job ----------------------------------------------------------------------------
 
 
-def job_for(user: User, kind: str, action: str, params: dict, ids: list[int]) -> Job:
+def enqueue(job_id: int) -> None:
+    """Hand the job to a worker; with the broker down, beat's sweep hands it later."""
     from .tasks import bulk_change_run
 
+    try:
+        bulk_change_run.delay(job_id)
+    except Exception:
+        logger.warning("bulk job %s not queued (broker down?); the sweep will queue it", job_id)
+
+
+def job_for(user: User, kind: str, action: str, params: dict, ids: list[int]) -> Job:
     job = Job.objects.create(
         kind=f"bulk:{kind}:{action}",
         created_by=user,
         params={"kind": kind, "action": action, "params": params, "ids": ids},
         total=len(ids),
     )
-    transaction.on_commit(lambda: bulk_change_run.delay(job.pk))
+    transaction.on_commit(lambda: enqueue(job.pk))
     return job
 
 
 def offboard_job(user: User, leaving: User, to: User, targets: dict) -> Job:
-    from .tasks import bulk_change_run
-
     job = Job.objects.create(
         kind="bulk:offboard",
         created_by=user,
         params={"offboard": True, "from": leaving.pk, "to": to.pk, "targets": targets},
         total=sum(len(ids) for ids in targets.values()),
     )
-    transaction.on_commit(lambda: bulk_change_run.delay(job.pk))
+    transaction.on_commit(lambda: enqueue(job.pk))
     return job
 
 

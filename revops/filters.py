@@ -6,10 +6,6 @@ from .listing import search_query
 from .models import User
 
 
-class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
-    """`?ids=3,5,8`: the records ticked on a list page (exports of a selection)."""
-
-
 class RecordFilterSet(django_filters.FilterSet):
     """Filters every record list has, on pages and in the API."""
 
@@ -23,7 +19,6 @@ class RecordFilterSet(django_filters.FilterSet):
         field_name="owner__email", lookup_expr="iexact", label=_("Owner e-mail")
     )
     external_id = django_filters.CharFilter(label=_("External id"))
-    ids = NumberInFilter(field_name="pk", label=_("Records (ids, comma-separated)"))
 
     def filter_search(self, queryset, name, value):
         query = search_query(value)

@@ -170,6 +170,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 24 * 3600
+# No task's result is read (jobs report through Postgres): sending one then never waits on
+# the result backend, which retried for 20 s on every enqueue while Redis was down.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
@@ -304,8 +307,9 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
-# Sessions are read from Redis (written through to Postgres): no query per request for them.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read from Redis (written through to Postgres): no query per request for them;
+# from Postgres alone while Redis is down (revops/sessions.py).
+SESSION_ENGINE = "revops.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -327,6 +331,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON in: a form-encoded body cannot tell the number 5 from the text "5", so typed
+    # fields would be guessed; anything else is a 415 (imports have their own upload).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -351,6 +358,10 @@ SPECTACULAR_SETTINGS = {
         "OutcomeEnum": "pipeline.models.Stage.Outcome",
         "LeadStatusEnum": "pipeline.models.Lead.Status",
         "HandoffStatusEnum": "pipeline.models.Handoff.Status",
+        "NotificationKindEnum": "revops.models.Notification.Kind",
+        "ActivityKindEnum": "crm.models.Activity.Kind",
+        "OpportunityKindEnum": "pipeline.models.Opportunity.Kind",
+        "HandoffKindEnum": "pipeline.models.Handoff.Kind",
     },
 }
 

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from .models import Job
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=False)
 def ping(token: str) -> dict:
     """Round trip through the broker, a worker and the database: used by health checks
     and by the test that proves a real worker runs our tasks."""
@@ -124,3 +124,20 @@ def bulk_change_run(job_id: int) -> str:
     from .jobs import job_run
 
     return job_run(job_id, job_work)
+
+
+@shared_task(acks_late=True)
+def bulk_jobs_sweep() -> int:
+    """Every minute: queue the bulk jobs still waiting a minute after they were asked for
+    (the broker was down then). A copy of a job already running exits at once."""
+    from .bulk_changes import enqueue
+
+    stale = timezone.now() - timedelta(minutes=1)
+    waiting = list(
+        Job.objects.filter(
+            kind__startswith="bulk:", status=Job.Status.QUEUED, created_at__lt=stale
+        ).values_list("pk", flat=True)
+    )
+    for job_id in waiting:
+        enqueue(job_id)
+    return len(waiting)

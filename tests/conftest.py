@@ -10,12 +10,22 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from revops.models import Team, User
 from tests.factories import TeamFactory, UserFactory
 
 PASSWORD = "secret-pass-123"
 BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _english_until_asked():
+    """Each test starts in the default language: a request in Persian (LocaleMiddleware)
+    leaves it active in the thread for whatever runs next in the same worker."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

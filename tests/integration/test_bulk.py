@@ -1,7 +1,6 @@
 """Bulk actions from list pages and offboarding: only what roles.md lets the user change,
 every change in the audit history, KPIs following, large selections as a job."""
 
-
 import pytest
 from django.utils import timezone
 
@@ -255,3 +254,43 @@ def test_offboarding_is_for_managers_within_their_team(
         .content.decode()
     )
     assert "Select a valid choice" in page and 'data-what="opportunity"' not in page
+
+
+def test_a_large_change_asked_while_the_broker_is_down_is_queued_by_the_sweep(
+    client_for, manager, rep, teammate, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from revops import tasks
+
+    account = AccountFactory(owner=rep)
+    stage = default_stages()["Discovery"]
+    Opportunity.objects.bulk_create(
+        Opportunity(
+            account=account,
+            owner=rep,
+            name=f"D{n}",
+            pipeline=stage.pipeline,
+            stage=stage,
+            amount=1,
+            currency="USD",
+        )
+        for n in range(INLINE + 1)
+    )
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.bulk_change_run, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(manager).post(
+            "/bulk/opportunity/",
+            {"action": "reassign", "owner": teammate.pk, "all": "1", "query": ""},
+        )
+    job = Job.objects.get(kind="bulk:opportunity:reassign")
+    assert response.status_code == 302 and job.status == "queued"
+    queued = []
+    monkeypatch.setattr(tasks.bulk_change_run, "delay", queued.append)
+    assert tasks.bulk_jobs_sweep() == 0  # asked a moment ago: its own task may come
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    assert tasks.bulk_jobs_sweep() == 1 and queued == [job.pk]

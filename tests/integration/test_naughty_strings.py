@@ -191,24 +191,37 @@ def _submit(client, kind, config, channel, value):
     raise AssertionError(f"{kind} {channel} {value!r}: never saved")
 
 
+PARTS = 4  # each test takes every fourth string: xdist spreads them, pages stay small
+
+
+@pytest.mark.parametrize("part", range(PARTS))
 @pytest.mark.parametrize("channel", ["api", "form"])
 @pytest.mark.parametrize(
     "kind", ["account", "contact", "activity", "lead", "opportunity", "subscription"]
 )
 def test_naughty_strings_are_stored_exactly_or_refused_and_shown_escaped(
-    client_for, admin_user, kind, channel
+    client_for, admin_user, kind, channel, part
 ):
     world = _record_world(admin_user)
     config = _kinds(world, admin_user)[kind]
     client = client_for(admin_user)
     seen = 0
-    for value in NAUGHTY:
+    strings = NAUGHTY[part::PARTS]
+    for value in strings:
         created, checked = _submit(client, kind, config, channel, value)
         seen += len(checked)
         _check_page(client, created, value, f"{kind} {channel} {value!r}")
     fields = config.get("form_fields", config["fields"]) if channel == "form" else config["fields"]
-    # Most strings reach every field; the rest were refused for a reason stated above.
-    assert seen > 0.9 * len(NAUGHTY) * len(fields)
+    # Every string reached every field, but where a refusal stated above applies (or the
+    # string is blank, which a rule over several fields may refuse).
+    refusable = sum(
+        1
+        for value in strings
+        for name in fields
+        if not value.strip()
+        or _legitimate_refusal(config["model"], name, value, config["required"])
+    )
+    assert seen >= len(strings) * len(fields) - refusable
 
 
 def test_the_naughty_list_is_the_big_list():

@@ -40,6 +40,7 @@ def _marks():
 
 @pytest.mark.django_db
 def test_every_kind_of_write_marks_its_owner(rep, teammate, other_team_rep):
+    _marks()  # the defaults reinstalled after an earlier test's flush marked everyone
     today = org_today()
     won = deal(rep, "Proposal", created_on=today)
     assert _marks() == {rep.pk}
@@ -210,6 +211,7 @@ def test_a_backfill_killed_midway_and_rerun_leaves_correct_unduplicated_snapshot
 def test_an_import_marks_the_owners_of_what_it_brought(tmp_path, rep):
     from revops.dataset.importer import import_dataset
 
+    _marks()  # the defaults reinstalled after an earlier test's flush marked everyone
     (tmp_path / "leads.csv").write_text(
         "external_id,source,status,owner_email,created_on\n"
         f"L-1,web,new,{rep.email},2026-01-05\n"
