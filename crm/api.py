@@ -33,6 +33,7 @@ class AccountSerializer(OwnedSerializer):
             "country",
             "owner",
             "owner_email",
+            "tags",
             "created_on",
         ]
         extra_kwargs = {"external_id": {"required": False}}

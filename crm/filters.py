@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 from revops.choices import ListedChoiceFilter, ReferenceChoiceFilter
-from revops.filters import RecordFilterSet
+from revops.filters import RecordFilterSet, TagFilter
 from revops.models import User
 
 from .models import Account, Activity, Contact, Persona
@@ -18,6 +18,7 @@ class AccountFilter(RecordFilterSet):
     industry = django_filters.CharFilter(lookup_expr="iexact", label=_("Industry"))
     country = django_filters.CharFilter(lookup_expr="iexact", label=_("Country"))
     domain = django_filters.CharFilter(lookup_expr="iexact", label=_("Domain"))
+    tag = TagFilter(label=_("Tag"))
 
     class Meta:
         model = Account

@@ -8,6 +8,7 @@ timeline all go through them.
 import uuid
 
 import pghistory
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -133,6 +134,13 @@ class Account(models.Model):
     domain = models.CharField(_("domain"), max_length=253, blank=True, db_index=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
+    tags = ArrayField(
+        models.CharField(max_length=40),
+        verbose_name=_("tags"),
+        null=True,
+        blank=True,
+        help_text=_("Labels for finding and grouping records, added from the list pages."),
+    )
     owner = models.ForeignKey(
         User,
         verbose_name=_("owner"),
@@ -158,6 +166,7 @@ class Account(models.Model):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         indexes = [
+            GinIndex(fields=["tags"], name="account_tags"),
             GinIndex(fields=["search"], name="account_search_gin"),
             models.Index(fields=["owner", "name"], name="account_owner_name"),
             # The accounts at risk, lowest health first (customer success dashboard).

@@ -2,7 +2,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from revops.choices import ReferenceChoiceFilter
-from revops.filters import RecordFilterSet
+from revops.filters import RecordFilterSet, TagFilter
 from revops.models import Team
 
 from .models import Handoff, Lead, Opportunity, Pipeline, Stage
@@ -11,6 +11,7 @@ from .models import Handoff, Lead, Opportunity, Pipeline, Stage
 class LeadFilter(RecordFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Lead.Status.choices, label=_("Status"))
     source = django_filters.CharFilter(lookup_expr="iexact", label=_("Source"))
+    tag = TagFilter(label=_("Tag"))
     utm_campaign = django_filters.CharFilter(lookup_expr="iexact", label=_("Campaign"))
     account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
     created_on = django_filters.DateFromToRangeFilter(label=_("Created"))
@@ -42,6 +43,7 @@ class HandoffFilter(django_filters.FilterSet):
 
 class OpportunityFilter(RecordFilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("Search"))
+    tag = TagFilter(label=_("Tag"))
     team = ReferenceChoiceFilter(field_name="owner__team", model=Team, label=_("Team"))
     stage = ReferenceChoiceFilter(model=Stage, label=_("Stage"))
     status = django_filters.ChoiceFilter(choices=Stage.Outcome.choices, label=_("Status"))

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pghistory
 import pgtrigger
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -118,6 +119,13 @@ class Lead(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.NEW
     )
+    tags = ArrayField(
+        models.CharField(max_length=40),
+        verbose_name=_("tags"),
+        null=True,
+        blank=True,
+        help_text=_("Labels for finding and grouping records, added from the list pages."),
+    )
     owner = models.ForeignKey(
         User,
         verbose_name=_("owner"),
@@ -159,6 +167,7 @@ class Lead(models.Model):
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
         indexes = [
+            GinIndex(fields=["tags"], name="lead_tags"),
             GinIndex(fields=["search"], name="lead_search_gin"),
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["status", "-created_on"], name="lead_status_created"),
@@ -546,6 +555,13 @@ class Opportunity(models.Model):
         related_name="opportunities",
     )
     name = models.CharField(_("name"), max_length=200)
+    tags = ArrayField(
+        models.CharField(max_length=40),
+        verbose_name=_("tags"),
+        null=True,
+        blank=True,
+        help_text=_("Labels for finding and grouping records, added from the list pages."),
+    )
     owner = models.ForeignKey(
         User,
         verbose_name=_("owner"),
@@ -606,6 +622,7 @@ class Opportunity(models.Model):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         indexes = [
+            GinIndex(fields=["tags"], name="opportunity_tags"),
             models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
             models.Index(fields=["stage", "expected_close_on"], name="opp_stage_close"),
             models.Index(fields=["account", "-created_on"], name="opp_account_created"),

@@ -153,6 +153,21 @@ class OwnedSerializer(FastLists, StableIdentity, serializers.ModelSerializer):
     )
     rule_kind = ""  # key of revops.rules.CREATORS
 
+    def validate_tags(self, tags):
+        """Tags as the list pages write them (revops.bulk_changes.clean_tag), once each."""
+        from .bulk_changes import clean_tag
+
+        cleaned = []
+        for tag in tags or []:
+            tag = clean_tag(tag)
+            if not tag:
+                raise serializers.ValidationError(
+                    _("A tag is 1 to 40 characters, without a comma.")
+                )
+            if tag not in cleaned:
+                cleaned.append(tag)
+        return cleaned
+
     def validate_owner(self, owner):
         user = self.context["request"].user
         if owner is None:

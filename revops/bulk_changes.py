@@ -19,9 +19,10 @@ import logging
 from dataclasses import dataclass
 
 import pghistory
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import CharField, F, Func, Q, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,6 +31,7 @@ from .rules import assignable_owners
 
 CHUNK = 500
 INLINE = 200
+TAGS = ArrayField(CharField(max_length=40))
 logger = logging.getLogger(__name__)
 
 
@@ -59,11 +61,20 @@ class Kind:
 
 
 KINDS = {
-    "opportunity": Kind("opportunity", gettext_lazy("deals"), ("reassign", "stage", "export")),
-    "lead": Kind("lead", gettext_lazy("leads"), ("reassign", "status", "export")),
-    "account": Kind("account", gettext_lazy("accounts"), ("reassign", "export")),
+    "opportunity": Kind(
+        "opportunity", gettext_lazy("deals"), ("reassign", "stage", "tag", "untag", "export")
+    ),
+    "lead": Kind("lead", gettext_lazy("leads"), ("reassign", "status", "tag", "untag", "export")),
+    "account": Kind("account", gettext_lazy("accounts"), ("reassign", "tag", "untag", "export")),
 }
 LEAD_STATUSES = ("new", "working", "disqualified")
+
+
+def clean_tag(value) -> str:
+    """A tag as stored: inner spaces collapsed, no comma (tags are written comma-separated),
+    at most 40 characters; empty when nothing is left."""
+    tag = " ".join(str(value or "").replace(",", " ").split())
+    return tag if len(tag) <= 40 else ""
 
 
 def may_bulk_change(user: User, kind: str) -> bool:
@@ -106,6 +117,11 @@ def check(user: User, kind: Kind, action: str, data: dict) -> dict:
         if owner is None:
             raise ValidationError({"owner": _("Choose someone you may give these records to.")})
         return {"owner": owner.pk}
+    if action in ("tag", "untag"):
+        tag = clean_tag(data.get("tag"))
+        if not tag:
+            raise ValidationError({"tag": _("Write the tag (up to 40 characters, no comma).")})
+        return {"tag": tag}
     if action == "stage":
         from pipeline.models import Stage
 
@@ -143,6 +159,18 @@ def apply_chunk(user: User, kind: Kind, action: str, params: dict, ids: list[int
             if kind.name == "opportunity":
                 updates["version"] = F("version") + 1  # an open edit form now conflicts
             changed = rows.update(**updates)
+        elif action == "tag":
+            changed = editable.exclude(tags__contains=[params["tag"]]).update(
+                tags=Func(
+                    F("tags"), Value(params["tag"]), function="array_append", output_field=TAGS
+                )
+            )
+        elif action == "untag":
+            changed = editable.filter(tags__contains=[params["tag"]]).update(
+                tags=Func(
+                    F("tags"), Value(params["tag"]), function="array_remove", output_field=TAGS
+                )
+            )
         elif action == "status":
             updates = {"status": params["status"]}
             if params["status"] == "disqualified":

@@ -1,9 +1,19 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import ListedChoiceFilter
 from .listing import search_query
 from .models import User
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TagFilter(django_filters.CharFilter):
+    """`?tag=Q4 push`: the records carrying that tag."""
+
+    def filter(self, qs, value):
+        return qs.filter(tags__contains=[value]) if value else qs
 
 
 class RecordFilterSet(django_filters.FilterSet):

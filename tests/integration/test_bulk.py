@@ -294,3 +294,40 @@ def test_a_large_change_asked_while_the_broker_is_down_is_queued_by_the_sweep(
     assert tasks.bulk_jobs_sweep() == 0  # asked a moment ago: its own task may come
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=2))
     assert tasks.bulk_jobs_sweep() == 1 and queued == [job.pk]
+
+
+def test_tags_added_and_removed_in_bulk_and_found_by_filter(client_for, manager, rep, marketer):
+    deals = [OpportunityFactory(owner=rep, name=f"Tagged {n}") for n in range(2)]
+    OpportunityFactory(owner=rep, name="Untagged")
+    client = client_for(manager)
+    refused = client.post(
+        "/bulk/opportunity/",
+        {"action": "tag", "tag": "  ", "ids": [d.pk for d in deals]},
+        follow=True,
+    )
+    assert "Write the tag" in refused.content.decode()
+    client.post(
+        "/bulk/opportunity/",
+        {"action": "tag", "tag": " Q4   push ", "ids": [d.pk for d in deals]},
+    )
+    client.post("/bulk/opportunity/", {"action": "tag", "tag": "Q4 push", "ids": [deals[0].pk]})
+    assert [Opportunity.objects.get(pk=d.pk).tags for d in deals] == [["Q4 push"], ["Q4 push"]]
+    page = client.get("/deals/", {"tag": "Q4 push"}).content.decode()
+    assert "Tagged 0" in page and "Tagged 1" in page and "Untagged" not in page
+    assert 'class="tag"' in page
+    client.post("/bulk/opportunity/", {"action": "untag", "tag": "Q4 push", "ids": [deals[1].pk]})
+    assert Opportunity.objects.get(pk=deals[1].pk).tags == []
+    # The API writes tags the same way and filters by them.
+    lead = LeadFactory(owner=marketer)
+    api = client_for(marketer)
+    answer = api.patch(
+        f"/api/v1/leads/{lead.pk}/",
+        {"tags": ["  vip ", "vip", "webinar"]},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200 and answer.json()["tags"] == ["vip", "webinar"]
+    assert [row["id"] for row in api.get("/api/v1/leads/?tag=vip").json()["results"]] == [lead.pk]
+    bad = api.patch(
+        f"/api/v1/leads/{lead.pk}/", {"tags": ["x" * 41]}, content_type="application/json"
+    )
+    assert bad.status_code == 400 and "tags" in bad.json()
