@@ -15,6 +15,8 @@ def navigation(request):
         return {"nav_items": []}
     items = [
         {"name": "home", "label": _("Home"), "url": reverse("home")},
+        # Tasks early: at a narrow width the menu scrolls, and this is the morning's list.
+        {"name": "task-list", "label": _("Tasks"), "url": reverse("crm:task-list")},
         {"name": "board", "label": _("Board"), "url": reverse("pipeline:board")},
         {
             "name": "opportunity-list",
@@ -30,7 +32,6 @@ def navigation(request):
             "url": reverse("pipeline:handoff-queue"),
         },
         {"name": "activity-list", "label": _("Activities"), "url": reverse("crm:activity-list")},
-        {"name": "task-list", "label": _("Tasks"), "url": reverse("crm:task-list")},
     ]
     items.insert(
         1,

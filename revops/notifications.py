@@ -165,13 +165,20 @@ def _change_label(field: str) -> str:
 def _moment(iso: str | None) -> str:
     from datetime import datetime
 
-    return l10n.format_moment(datetime.fromisoformat(iso)) if iso else ""
+    return _isolated(l10n.format_moment(datetime.fromisoformat(iso))) if iso else ""
 
 
 def _day(iso: str | None) -> str:
     from datetime import date
 
-    return l10n.format_day(date.fromisoformat(iso)) if iso else ""
+    return _isolated(l10n.format_day(date.fromisoformat(iso))) if iso else ""
+
+
+def _isolated(text: str) -> str:
+    """A date in a right-to-left sentence keeps its own order (year first): wrapped in
+    Unicode's first-strong isolate marks, invisible wherever the text goes (page, e-mail,
+    API). Left-to-right sentences need none."""
+    return f"\u2068{text}\u2069" if translation.get_language_bidi() else text
 
 
 # --- E-mail ---------------------------------------------------------------------------------

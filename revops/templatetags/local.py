@@ -21,6 +21,16 @@ def moment(value) -> str:
 
 
 @register.filter
+def isolate(value) -> str:
+    """{% blocktranslate with day=deal.closed_on|day|isolate %}: the value in a <bdi>, so a
+    date such as ۲۰۲۶-۱۱-۲۸ inside a Persian sentence is not drawn backwards (after Arabic
+    letters, the bidi algorithm would reorder its hyphen-separated parts)."""
+    from django.utils.html import format_html
+
+    return format_html("<bdi>{}</bdi>", value)
+
+
+@register.filter
 def num(value, places=0) -> str:
     """{{ count|num }} · {{ score|num:1 }}: grouped, in the viewer's digits."""
     if value is None or value == "":
