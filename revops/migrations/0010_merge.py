@@ -7,32 +7,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('revops', '0009_notifications'),
+        ("revops", "0009_notifications"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Merge',
+            name="Merge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=16, verbose_name='kind')),
-                ('survivor_id', models.BigIntegerField(verbose_name='survivor')),
-                ('merged_id', models.BigIntegerField(verbose_name='merged record')),
-                ('merged_label', models.CharField(max_length=300, verbose_name="merged record's name")),
-                ('snapshot', models.JSONField(default=dict, verbose_name="merged record's values")),
-                ('chosen', models.JSONField(default=list, verbose_name='values taken from it')),
-                ('moved', models.JSONField(default=dict, verbose_name='related records moved')),
-                ('merged_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('merged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=16, verbose_name="kind")),
+                ("survivor_id", models.BigIntegerField(verbose_name="survivor")),
+                ("merged_id", models.BigIntegerField(verbose_name="merged record")),
+                (
+                    "merged_label",
+                    models.CharField(max_length=300, verbose_name="merged record's name"),
+                ),
+                ("snapshot", models.JSONField(default=dict, verbose_name="merged record's values")),
+                ("chosen", models.JSONField(default=list, verbose_name="values taken from it")),
+                ("moved", models.JSONField(default=dict, verbose_name="related records moved")),
+                (
+                    "merged_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="at"),
+                ),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'merge',
-                'verbose_name_plural': 'merges',
-                'ordering': ['-merged_at'],
-                'indexes': [models.Index(fields=['kind', 'survivor_id'], name='merge_survivor')],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'merged_id'), name='merge_once')],
+                "verbose_name": "merge",
+                "verbose_name_plural": "merges",
+                "ordering": ["-merged_at"],
+                "indexes": [models.Index(fields=["kind", "survivor_id"], name="merge_survivor")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "merged_id"), name="merge_once")
+                ],
             },
         ),
     ]
