@@ -266,13 +266,18 @@ class Organisation(models.Model):
 
     @classmethod
     def forget(cls):
-        """Drop the cached copies (this request's and the shared cache's)."""
+        """Drop the cached copies (this request's and the shared cache's). With the cache
+        down the save still stands; a copy cached before the outage lives out its 5
+        minutes."""
         from django.core.cache import cache
 
         memo = _request_memo.get()
         if memo is not None:
             memo.pop("organisation", None)
-        cache.delete(cls.CACHE_KEY)
+        try:
+            cache.delete(cls.CACHE_KEY)
+        except Exception:
+            log.warning("organisation settings saved; the cache did not answer to drop its copy")
 
     @classmethod
     def get(cls):

@@ -32,3 +32,14 @@ def test_people_sign_in_read_and_sign_out_while_the_cache_is_down(cache_down, cl
         assert client.get(page).status_code == 200, page
     assert client.post("/logout/").status_code == 302
     assert client.get("/accounts/").status_code == 302  # signed out for real
+
+
+@pytest.mark.django_db
+def test_the_organisations_settings_are_saved_while_the_cache_is_down(cache_down):
+    from revops.models import Organisation
+
+    organisation = Organisation.get()
+    organisation.name = "Saved during the outage"
+    organisation.save()
+    Organisation.forget()
+    assert Organisation.get().name == "Saved during the outage"
