@@ -13,7 +13,7 @@ from django.utils.translation import gettext_noop
 
 from revops.models import Notification, Organisation, User
 from revops.money import currency_check
-from revops.notifications import notify
+from revops.notifications import Notice, notify, notify_each
 
 from .models import Account, Activity, ChurnReason, Contact, HealthScore, Subscription
 
@@ -349,13 +349,15 @@ def tasks_due_notify(today=None) -> int:
         .exclude(Exists(reminded))
         .select_related("owner")
     )
-    told = 0
-    for task in due:
-        told += notify(
-            [task.owner],
-            Notification.Kind.TASK_DUE,
-            f"task:{task.pk}:{task.due_on.isoformat()}",
-            url=task.get_absolute_url(),
-            params={"subject": task.subject, "due": task.due_on.isoformat()},
-        )
-    return told
+    return notify_each(
+        Notification.Kind.TASK_DUE,
+        (
+            Notice(
+                [task.owner],
+                f"task:{task.pk}:{task.due_on.isoformat()}",
+                url=task.get_absolute_url(),
+                params={"subject": task.subject, "due": task.due_on.isoformat()},
+            )
+            for task in due.iterator(chunk_size=2000)
+        ),
+    )

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from revops.models import Notification, Organisation, Team, User
 from revops.money import currency_check
-from revops.notifications import notify, team_members
+from revops.notifications import Notice, notify, notify_each, team_members
 
 from .models import Handoff, Lead
 
@@ -121,7 +121,6 @@ def handoff_sla_notify(now=None) -> int:
     quarter of the window, or its last hour) and, with their team's managers, those
     whose SLA has ended. Each handoff once per state; run every minute by beat."""
     now = now or timezone.now()
-    told = 0
 
     def told_of(kind):
         return Exists(
@@ -151,24 +150,33 @@ def handoff_sla_notify(now=None) -> int:
         .select_related("lead", "opportunity", "to_team", "to_user", "from_user")
         .order_by("sla_due_at")
     )
+    notices = {Notification.Kind.SLA_DUE_SOON: [], Notification.Kind.SLA_BREACHED: []}
+    teams: dict = {}  # each receiving team's receivers and managers, read once per sweep
     for handoff in pending:
         state = handoff.sla_state(now)
         if state == Handoff.Sla.ON_TIME or (
             state == Handoff.Sla.DUE_SOON and handoff.due_soon_told
         ):
             continue
+        if handoff.to_team_id not in teams:
+            teams[handoff.to_team_id] = (
+                list(handoff_receivers(handoff.to_team)),
+                team_members(handoff.to_team_id, User.Role.MANAGER),
+            )
+        receivers, managers = teams[handoff.to_team_id]
         breached = state == Handoff.Sla.BREACHED
-        recipients = handoff_addressees(handoff)
-        if breached:
-            recipients += team_members(handoff.to_team_id, User.Role.MANAGER)
-        told += notify(
-            recipients,
-            Notification.Kind.SLA_BREACHED if breached else Notification.Kind.SLA_DUE_SOON,
-            f"handoff:{handoff.pk}",
-            url=handoff.get_absolute_url(),
-            params={"subject": str(handoff.subject), "due": handoff.sla_due_at.isoformat()},
+        recipients = [handoff.to_user] if handoff.to_user_id else receivers
+        notices[
+            Notification.Kind.SLA_BREACHED if breached else Notification.Kind.SLA_DUE_SOON
+        ].append(
+            Notice(
+                recipients + managers if breached else recipients,
+                f"handoff:{handoff.pk}",
+                url=handoff.get_absolute_url(),
+                params={"subject": str(handoff.subject), "due": handoff.sla_due_at.isoformat()},
+            )
         )
-    return told
+    return sum(notify_each(kind, found) for kind, found in notices.items())
 
 
 def _decidable(handoff: Handoff, by: User) -> Handoff:

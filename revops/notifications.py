@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -32,6 +33,18 @@ logger = logging.getLogger(__name__)
 Kind = Notification.Kind
 EMAIL_ATTEMPTS = 5
 EMAIL_BATCH = 50
+INSERT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event to tell some people of (`exclude`: who did it, never told)."""
+
+    recipients: Iterable[User | None]
+    event: str
+    url: str = ""
+    params: dict | None = None
+    exclude: User | None = None
 
 
 def notify(
@@ -45,29 +58,38 @@ def notify(
 ) -> int:
     """Tell each active recipient (but `exclude`, who did it) about `event`, once.
     Returns how many were told for the first time."""
-    people = {user.pk: user for user in recipients if user is not None and user.is_active}
-    if exclude is not None:
-        people.pop(exclude.pk, None)
-    if not people:
-        return 0
-    values, args = [], []
-    for user in people.values():
-        email = Notification.Email.PENDING if kind in user.email_notifications else ""
-        values.append("(%s, %s, %s, %s, %s::jsonb, now(), %s, 0)")
-        args += [user.pk, kind, event, url, json.dumps(params or {}, cls=DjangoJSONEncoder), email]
+    return notify_each(kind, [Notice(recipients, event, url, params, exclude)])
+
+
+def notify_each(kind: str, notices: Iterable[Notice]) -> int:
+    """`notify` for many events of one kind (a sweep's findings): one INSERT per
+    `INSERT_BATCH` rows, however many events."""
+    rows = []
+    for notice in notices:
+        people = {u.pk: u for u in notice.recipients if u is not None and u.is_active}
+        if notice.exclude is not None:
+            people.pop(notice.exclude.pk, None)
+        params = json.dumps(notice.params or {}, cls=DjangoJSONEncoder)
+        for user in people.values():
+            email = Notification.Email.PENDING if kind in user.email_notifications else ""
+            rows.append([user.pk, kind, notice.event, notice.url, params, email])
+    created = []
     with connection.cursor() as cursor:
-        # ON CONFLICT: an event reported again changes nothing and sends nothing.
-        cursor.execute(
-            f"""
-            INSERT INTO revops_notification
-                (recipient_id, kind, event, url, params, created_at, email, email_attempts)
-            VALUES {", ".join(values)}
-            ON CONFLICT (kind, event, recipient_id) DO NOTHING
-            RETURNING email
-            """,  # noqa: S608 - placeholders only
-            args,
-        )
-        created = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(rows), INSERT_BATCH):
+            batch = rows[start : start + INSERT_BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, now(), %s, 0)"] * len(batch))
+            # ON CONFLICT: an event reported again changes nothing and sends nothing.
+            cursor.execute(
+                f"""
+                INSERT INTO revops_notification
+                    (recipient_id, kind, event, url, params, created_at, email, email_attempts)
+                VALUES {values}
+                ON CONFLICT (kind, event, recipient_id) DO NOTHING
+                RETURNING email
+                """,  # noqa: S608 - placeholders only
+                [value for row in batch for value in row],
+            )
+            created += [row[0] for row in cursor.fetchall()]
     if Notification.Email.PENDING in created:
         transaction.on_commit(_queue_emails)
     return len(created)

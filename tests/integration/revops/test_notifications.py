@@ -347,3 +347,24 @@ def test_each_user_chooses_what_comes_by_e_mail_on_their_profile(client_for, rep
     assert refused.status_code == 200 and "nonsense" in refused.content.decode()
     rep.refresh_from_db()
     assert rep.email_notifications == ["deal_changed", "goal_off_track"]
+
+
+def test_the_sweeps_cost_the_same_for_one_finding_or_many(
+    marketer, rep, manager, sales_team, django_assert_max_num_queries
+):
+    handoffs = [
+        lead_handoff(lead=LeadFactory(owner=marketer), by=marketer, to_team=sales_team)
+        for _ in range(8)
+    ]
+    Handoff.objects.filter(pk__in=[h.pk for h in handoffs]).update(
+        sla_due_at=timezone.now() - timedelta(minutes=5)
+    )
+    # the pending handoffs, the team's receivers, its managers, one insert
+    with django_assert_max_num_queries(4):
+        assert handoff_sla_notify() == 8 * 2  # the rep and the manager, for each
+    today = timezone.localdate()
+    account = AccountFactory(owner=rep)
+    for n in range(12):
+        ActivityFactory(kind="task", owner=rep, account=account, subject=f"T{n}", due_on=today)
+    with django_assert_max_num_queries(2):  # the tasks due (with their owners), one insert
+        assert crm_services.tasks_due_notify(today) == 12
