@@ -19,7 +19,7 @@ from pipeline.api import (
     StageViewSet,
 )
 
-from . import api, notification_api
+from . import api, bulk_api, notification_api
 
 router = DefaultRouter()
 router.register("accounts", AccountViewSet, basename="account")
@@ -42,7 +42,7 @@ urlpatterns = [
     path("kpis/", KpiApi.as_view(), name="api-kpis"),
     path("kpis/series/", KpiSeriesApi.as_view(), name="api-kpi-series"),
     path("kpis/drilldown/", KpiDrilldownApi.as_view(), name="api-kpi-drilldown"),
-    path("bulk/reassign/", notification_api.BulkReassignApi.as_view(), name="api-bulk-reassign"),
-    path("bulk/jobs/<int:pk>/", notification_api.BulkJobApi.as_view(), name="api-bulk-job"),
+    path("bulk/reassign/", bulk_api.BulkReassignApi.as_view(), name="api-bulk-reassign"),
+    path("bulk/jobs/<int:pk>/", bulk_api.BulkJobApi.as_view(), name="api-bulk-job"),
     *router.urls,
 ]

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -64,9 +65,9 @@ def notification_read(request: HttpRequest) -> HttpResponse:
             raise Http404
         rows = rows.filter(pk=int(one))
     rows.update(read_at=timezone.now())
-    if request.htmx:
-        return notification_list(_as_get(request))
-    return redirect("notification-list")
+    # htmx follows the redirect and swaps the list it gets back (hx-select).
+    target = reverse("notification-list")
+    return redirect(f"{target}?unread=1" if request.POST.get("unread") == "1" else target)
 
 
 @login_required
@@ -84,9 +85,3 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return redirect("notification-list")
     return redirect(target)
-
-
-def _as_get(request: HttpRequest) -> HttpRequest:
-    request.method = "GET"
-    request.GET = request.POST.copy()
-    return request

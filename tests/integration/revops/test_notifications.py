@@ -314,7 +314,8 @@ def test_mark_all_read(client_for, rep):
         notifications.notify([rep], Kind.TASK_DUE, f"task:{n}", params={"subject": f"T{n}"})
     client = client_for(rep)
     assert "3 unread" in client.get("/notifications/").content.decode()
-    response = client.post("/notifications/read/", HTTP_HX_REQUEST="true")
+    response = client.post("/notifications/read/", HTTP_HX_REQUEST="true", follow=True)
+    assert response.redirect_chain == [("/notifications/", 302)]
     assert response.status_code == 200 and "0 unread" in response.content.decode()
     assert not Notification.objects.filter(read_at__isnull=True).exists()
     assert "data-unread" not in client.get("/notifications/bell/").content.decode()
