@@ -76,3 +76,75 @@ def shown(text: str, language: str) -> str:
         return text
     table = str.maketrans({**{str(d): chr(0x06F0 + d) for d in range(10)}, ",": "٬", ".": "٫"})
     return text.translate(table)
+
+
+def sign_in(new_page, user, language):
+    """A browser in the user's language (profile and locale), signed in through the login
+    page, its page right to left in Persian."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD
+
+    user.language = language
+    user.save(update_fields=["language"])
+    page = new_page("fa-IR" if language == "fa" else "en-US")
+    page.goto("/login/")
+    page.locator("input[name=username]").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit].primary").click()
+    expect(page.locator(".user-chip")).to_be_visible()
+    html = page.locator("html")
+    expect(html).to_have_attribute("dir", "rtl" if language == "fa" else "ltr")
+    expect(html).to_have_attribute("lang", language)
+    return page
+
+
+def nav(page, path, lands_on=None):
+    """Follow the top menu's link to `path`."""
+    page.locator(f".mainnav a[href='{path}']").click()
+    page.wait_for_url(f"**{lands_on or path}")
+
+
+def fits(page):
+    """Nothing wider than the 1280 px window: no sideways scrolling, in either direction."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280 + 1, f"the page is {width}px wide"
+
+
+def words(language, en, fa):
+    return fa if language == "fa" else en
+
+
+def won_deal(rep):
+    """Kian CRM (12,000 USD, 12 months, 1,200 one-time) for Kian Pardaz, taken to won by
+    the rep through the services: the won deal's handoff to CS and draft subscription
+    wait for a CS manager."""
+    from django.utils import timezone
+
+    from crm.models import Account
+    from pipeline import services
+    from pipeline.models import Opportunity
+    from tests.factories import default_stages
+
+    stages = default_stages()
+    account = Account.objects.create(name="Kian Pardaz", domain="kian.ir", owner=rep)
+    deal = services.opportunity_create(
+        opportunity=Opportunity(
+            account=account,
+            name="Kian CRM",
+            owner=rep,
+            stage=stages["Negotiation"],
+            amount=12000,
+            one_time_amount=1200,
+            contract_months=12,
+            currency="USD",
+        ),
+        by=rep,
+    )
+    return services.opportunity_move(
+        opportunity_id=deal.pk,
+        stage=stages["Closed won"],
+        by=rep,
+        expected_version=deal.version,
+        closed_on=timezone.localdate(),
+    )

@@ -16,44 +16,11 @@ from playwright.sync_api import expect
 from crm.models import Account, Activity, Subscription
 from crm.services import account_health_compute
 from metrics.services import kpi_recompute_day
-from pipeline import services
-from pipeline.models import Opportunity
-from tests.conftest import PASSWORD
 from tests.factories import default_stages
 
-from .conftest import shown
+from .conftest import fits, nav, shown, sign_in, won_deal, words
 
 LANGUAGES = ["en", "fa"]
-
-
-def _open(new_page, user, language):
-    """A browser in the user's language, logged in through the login page."""
-    user.language = language
-    user.save(update_fields=["language"])
-    page = new_page("fa-IR" if language == "fa" else "en-US")
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("button[type=submit].primary").click()
-    expect(page.locator(".user-chip")).to_be_visible()
-    html = page.locator("html")
-    expect(html).to_have_attribute("dir", "rtl" if language == "fa" else "ltr")
-    expect(html).to_have_attribute("lang", language)
-    return page
-
-
-def _nav(page, path, lands_on=None):
-    page.locator(f".mainnav a[href='{path}']").click()
-    page.wait_for_url(f"**{lands_on or path}")
-
-
-def _fits(page):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 1280 + 1, f"the page is {width}px wide"
-
-
-def _words(language, en, fa):
-    return fa if language == "fa" else en
 
 
 # --- 1. A rep logs a deal and wins it ---------------------------------------------------
@@ -80,11 +47,11 @@ def drag(page, source, target):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_rep_logs_a_deal_and_wins_it(new_page, rep, rep_world, screenshot, language):
     stages = default_stages()
-    page = _open(new_page, rep, language)
+    page = sign_in(new_page, rep, language)
     step = f"journey-rep-{language}"
 
     # A new deal through the form, from the board's "New deal" button.
-    _nav(page, "/board/")
+    nav(page, "/board/")
     page.locator(".page-header a[href='/deals/new/']").click()
     page.locator("#id_name").fill("Kian CRM")
     page.locator("#id_account").select_option(label="Kian Pardaz")
@@ -93,7 +60,7 @@ def test_a_rep_logs_a_deal_and_wins_it(new_page, rep, rep_world, screenshot, lan
     page.locator("#id_one_time_amount").fill(shown("1,200", language))
     page.locator("#id_contract_months").fill(shown("12", language))
     expect(page.locator("#id_primary_contact option[value='']")).to_have_text(
-        _words(language, "- Select an option -", "- یک گزینه را انتخاب کنید -")
+        words(language, "- Select an option -", "- یک گزینه را انتخاب کنید -")
     )
     screenshot(page, f"{step}-deal-form")
     page.locator("#record-form button[type=submit]").click()
@@ -102,15 +69,15 @@ def test_a_rep_logs_a_deal_and_wins_it(new_page, rep, rep_world, screenshot, lan
     expect(page.locator("h1")).to_contain_text("Kian CRM")
     expect(page.locator("h1 .status-open")).to_have_text("Qualification")
     expect(page.locator(".messages")).to_contain_text(
-        _words(language, "Deal created.", "معامله ایجاد شد.")
+        words(language, "Deal created.", "معامله ایجاد شد.")
     )
     facts = page.locator(".side-column dl.facts").first
     expect(facts).to_contain_text(shown("12,000", language))
-    expect(facts).to_contain_text(_words(language, "12 months", "۱۲ ماه"))
+    expect(facts).to_contain_text(words(language, "12 months", "۱۲ ماه"))
     screenshot(page, f"{step}-deal-created")
 
     # On the board, in the first column; dragged to Discovery.
-    _nav(page, "/board/")
+    nav(page, "/board/")
     deal_id = deal_url.rstrip("/").rsplit("/", 1)[1]
     card = page.locator(f".deal-card[data-id='{deal_id}']")
 
@@ -148,7 +115,7 @@ def test_a_rep_logs_a_deal_and_wins_it(new_page, rep, rep_world, screenshot, lan
     expect(card.locator(".deal-facts")).to_have_text(
         f"{shown('12,000', language)} USD · {shown(closed, language)}"
     )
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-board-won")
 
     # The deal's page: won, closed today, and handed to customer success.
@@ -158,7 +125,7 @@ def test_a_rep_logs_a_deal_and_wins_it(new_page, rep, rep_world, screenshot, lan
     handoff = page.locator(".timeline .kind-handoff")
     expect(handoff).to_have_count(1)
     expect(handoff).to_contain_text("Customer Success")
-    expect(handoff).to_contain_text(_words(language, "Waiting", "در انتظار"))
+    expect(handoff).to_contain_text(words(language, "Waiting", "در انتظار"))
     # The last move reads from Negotiation to Closed won in either direction of writing:
     # in Persian the new stage sits to the left of the old one.
     move = page.locator(".timeline .kind-stage_change", has_text="Closed won")
@@ -196,11 +163,11 @@ def test_a_marketer_imports_leads_and_hands_one_to_sales(
 ):
     source = tmp_path / "leads.csv"
     source.write_text(_leads_csv(language), encoding="utf-8")
-    page = _open(new_page, marketer, language)
+    page = sign_in(new_page, marketer, language)
     step = f"journey-marketer-{language}"
 
     # Upload; our own headers map themselves; the preview shows the file's rows.
-    _nav(page, "/imports/")
+    nav(page, "/imports/")
     page.locator("input[type=file]").set_input_files(str(source))
     page.locator("form button[type=submit].primary").click()
     expect(page.locator("select[name='map-first_name']")).to_have_value("first_name")
@@ -212,7 +179,7 @@ def test_a_marketer_imports_leads_and_hands_one_to_sales(
     # A worker imports it; the page follows its progress to the result.
     result = page.locator(".import-result")
     expect(result).to_be_visible(timeout=20_000)
-    expect(result.locator("h2")).to_have_text(_words(language, "Imported", "واردشده"))
+    expect(result.locator("h2")).to_have_text(words(language, "Imported", "واردشده"))
     counts = result.locator("tbody tr").first.locator("td")
     expect(counts.nth(1)).to_have_text(shown("4", language))  # read
     expect(counts.nth(2)).to_have_text(shown("4", language))  # written
@@ -220,7 +187,7 @@ def test_a_marketer_imports_leads_and_hands_one_to_sales(
     screenshot(page, f"{step}-import-done")
 
     # The leads are in the list.
-    _nav(page, "/leads/")
+    nav(page, "/leads/")
     rows = page.locator("#results tbody tr")
     for first, last in LEADS[language]:
         expect(rows.filter(has_text=f"{first} {last}")).to_have_count(1)
@@ -234,7 +201,7 @@ def test_a_marketer_imports_leads_and_hands_one_to_sales(
     expect(page.locator("h1 .status-new")).to_be_visible()
     page.locator(".page-header a[href$='/handoff/']").click()
     page.locator("#id_to_team").select_option(label="Sales North")
-    page.locator("#id_note").fill(_words(language, "Asked for a demo", "درخواست دمو داشت"))
+    page.locator("#id_note").fill(words(language, "Asked for a demo", "درخواست دمو داشت"))
     screenshot(page, f"{step}-handoff-form")
     page.locator("form button[type=submit].primary").click()
     page.wait_for_url(re.compile(r".*/leads/\d+/$"))
@@ -247,10 +214,10 @@ def test_a_marketer_imports_leads_and_hands_one_to_sales(
     screenshot(page, f"{step}-handed-off")
 
     # Back in the list: that lead is an MQL now, the others still new.
-    _nav(page, "/leads/")
+    nav(page, "/leads/")
     expect(rows.filter(has_text=f"{first} {last}").locator(".status-mql")).to_be_visible()
     expect(page.locator("#results .status-new")).to_have_count(3)
-    _fits(page)
+    fits(page)
 
 
 # --- 3. A CS manager accepts a customer and sees churn risk -----------------------------
@@ -261,29 +228,8 @@ def cs_world(rep, cs):
     """A deal the rep has just won (so a handoff to CS waits), and a customer the CS
     manager already owns that is slipping: no touch for three months, MRR cut from 1,000
     to 400, three overdue tasks (health 100 − 30 − 25 − 15 = 30)."""
-    stages = default_stages()
     today = timezone.localdate()
-    won_account = Account.objects.create(name="Kian Pardaz", domain="kian.ir", owner=rep)
-    deal = services.opportunity_create(
-        opportunity=Opportunity(
-            account=won_account,
-            name="Kian CRM",
-            owner=rep,
-            stage=stages["Negotiation"],
-            amount=12000,
-            one_time_amount=1200,
-            contract_months=12,
-            currency="USD",
-        ),
-        by=rep,
-    )
-    services.opportunity_move(
-        opportunity_id=deal.pk,
-        stage=stages["Closed won"],
-        by=rep,
-        expected_version=deal.version,
-        closed_on=today,
-    )
+    won_account = won_deal(rep).account
     slipping = Account.objects.create(name="Parsian Steel", domain="parsian.ir", owner=cs)
     old = Subscription.objects.create(
         account=slipping,
@@ -325,11 +271,11 @@ def cs_world(rep, cs):
 def test_a_cs_manager_accepts_a_customer_and_sees_churn_risk(
     new_page, cs, cs_world, screenshot, language
 ):
-    page = _open(new_page, cs, language)
+    page = sign_in(new_page, cs, language)
     step = f"journey-cs-{language}"
 
     # The workspace: a handoff waits, and one of my accounts is at risk.
-    _nav(page, "/cs/")
+    nav(page, "/cs/")
     queue = page.locator("section[aria-labelledby=queue-heading]")
     expect(queue.locator("li")).to_have_count(1)
     expect(queue).to_contain_text("Kian Pardaz · Kian CRM")
@@ -338,7 +284,7 @@ def test_a_cs_manager_accepts_a_customer_and_sees_churn_risk(
     expect(risk.locator("li")).to_have_count(1)
     expect(risk).to_contain_text("Parsian Steel")
     expect(risk.locator(".health-risk")).to_have_text(shown("30", language))
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-workspace")
 
     # The handoff: tick the checklist, read the draft subscription, accept.
@@ -354,7 +300,7 @@ def test_a_cs_manager_accepts_a_customer_and_sees_churn_risk(
     screenshot(page, f"{step}-handoff")
     page.locator(".decide-card button.primary").click()
     expect(page.locator(".messages")).to_contain_text(
-        _words(
+        words(
             language,
             "Customer accepted: the account is yours.",
             "مشتری پذیرفته شد: حساب اکنون با شماست.",
@@ -362,14 +308,12 @@ def test_a_cs_manager_accepts_a_customer_and_sees_churn_risk(
     )
     expect(page.locator(".decide-card")).to_have_count(0)
     subscription = page.locator(".main-column .plain-list li", has_text="Kian CRM")
-    expect(subscription.locator(".badge.ok")).to_have_text(
-        _words(language, "Confirmed", "تأییدشده")
-    )
+    expect(subscription.locator(".badge.ok")).to_have_text(words(language, "Confirmed", "تأییدشده"))
     expect(subscription).to_contain_text(shown("900.00", language))
     screenshot(page, f"{step}-accepted")
 
     # Back in the workspace: no handoff waits; the new customer is mine with its MRR.
-    _nav(page, "/cs/")
+    nav(page, "/cs/")
     expect(queue.locator(".empty")).to_be_visible()
     mine = page.locator(".my-accounts tbody tr")
     expect(mine).to_have_count(2)
@@ -386,12 +330,12 @@ def test_a_cs_manager_accepts_a_customer_and_sees_churn_risk(
     health = page.locator("section[aria-labelledby=health-heading]")
     expect(health.locator("h2 .health-risk")).to_have_text(shown("30", language))
     expect(health).to_contain_text(
-        _words(language, "Days since the last activity", "روزها از آخرین فعالیت")
+        words(language, "Days since the last activity", "روزها از آخرین فعالیت")
     )
     expect(health.locator("td.num", has_text=shown("−30", language))).to_have_count(1)
     expect(health.locator("td.num", has_text=shown("−25", language))).to_have_count(1)
     expect(health.locator("td.num", has_text=shown("−15", language))).to_have_count(1)
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-at-risk-account")
 
 
@@ -415,12 +359,12 @@ def exec_world(executive, cs):
 def test_an_executive_reads_the_dashboard_and_drills_down(
     new_page, executive, exec_world, screenshot, language
 ):
-    page = _open(new_page, executive, language)
+    page = sign_in(new_page, executive, language)
     step = f"journey-executive-{language}"
 
-    _nav(page, "/dashboards/", lands_on="/dashboards/executive/")
+    nav(page, "/dashboards/", lands_on="/dashboards/executive/")
     expect(page.locator("h1")).to_have_text(
-        _words(language, "Executive dashboard", "داشبورد مدیر ارشد")
+        words(language, "Executive dashboard", "داشبورد مدیر ارشد")
     )
     arr = page.locator('#block-cards .kpi-card[data-kpi="arr"]')
     mrr = page.locator('#block-cards .kpi-card[data-kpi="mrr"]')
@@ -428,7 +372,7 @@ def test_an_executive_reads_the_dashboard_and_drills_down(
     expect(mrr.locator(".kpi-value")).to_contain_text(shown("4,000.00", language))
     expect(page.locator("#block-trend svg")).to_be_visible()
     expect(page.locator(".dashboard-block .loading")).to_have_count(0)
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-dashboard")
 
     # The records behind MRR: the three customers, adding up to the card's value.
@@ -442,7 +386,7 @@ def test_an_executive_reads_the_dashboard_and_drills_down(
         expect(rows.filter(has_text=name).locator("td.num").last).to_have_text(
             shown(value, language)
         )
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-mrr-records")
 
     # Back to the dashboard, and to one customer behind the number.

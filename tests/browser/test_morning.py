@@ -18,10 +18,9 @@ from crm.models import Account, Activity
 from pipeline import services
 from pipeline.models import Handoff, Lead, Opportunity
 from revops.models import Notification
-from tests.conftest import PASSWORD
 from tests.factories import default_stages
 
-from .conftest import shown
+from .conftest import fits, nav, shown, sign_in, won_deal, words
 
 LANGUAGES = ["en", "fa"]
 
@@ -39,23 +38,10 @@ TITLES = {
 }
 
 
-def _words(language, en, fa):
-    return fa if language == "fa" else en
-
-
 def _log_in(new_page, user, language):
-    """A browser in the user's language, logged in through the login page: it lands home."""
-    user.language = language
-    user.save(update_fields=["language"])
-    page = new_page("fa-IR" if language == "fa" else "en-US")
-    page.goto("/login/")
-    page.locator("input[name=username]").fill(user.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("button[type=submit].primary").click()
-    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # LOGIN_REDIRECT_URL: home
-    html = page.locator("html")
-    expect(html).to_have_attribute("dir", "rtl" if language == "fa" else "ltr")
-    expect(html).to_have_attribute("lang", language)
+    """Signed in (tests/browser/conftest.py), on the home page: LOGIN_REDIRECT_URL."""
+    page = sign_in(new_page, user, language)
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))
     return page
 
 
@@ -63,18 +49,8 @@ def _block(page, name, language):
     """A home block, once htmx has swapped its content in, with its title in the language."""
     block = page.locator(f"section#home-{name}")
     expect(block).not_to_have_attribute("aria-busy", "true")
-    expect(block.locator("h2")).to_have_text(_words(language, *TITLES[name]))
+    expect(block.locator("h2")).to_have_text(words(language, *TITLES[name]))
     return block
-
-
-def _nav(page, path):
-    page.locator(f".mainnav a[href='{path}']").click()
-    page.wait_for_url(f"**{path}")
-
-
-def _fits(page):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 1280 + 1, f"the page is {width}px wide"
 
 
 READS_IN_ORDER = """(element, text) => {
@@ -170,13 +146,13 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     page = _log_in(new_page, rep, language)
 
     # Home: the three blocks of a rep load on their own.
-    expect(page.locator("h1")).to_contain_text(_words(language, "Good to see you", "خوش آمدید"))
+    expect(page.locator("h1")).to_contain_text(words(language, "Good to see you", "خوش آمدید"))
     tasks = _block(page, "tasks_due", language)
     row = tasks.locator(f"#task-{overdue.pk}")
     expect(row).to_have_class(re.compile(r"\boverdue\b"))
     expect(row).to_contain_text("Send the revised proposal")
     expect(row.locator(".badge.danger")).to_have_text(
-        shown(_words(language, "3 days overdue", "3 روز دیرکرد"), language)
+        shown(words(language, "3 days overdue", "3 روز دیرکرد"), language)
     )
     expect(tasks.locator("li.task")).to_have_count(1)
     _date_reads_in_order(row, overdue.due_on, language)
@@ -188,11 +164,11 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     waiting = _block(page, "leads_waiting", language)
     expect(waiting.locator("li")).to_have_count(1)
     expect(waiting.locator("li a")).to_have_text(str(lead))
-    expect(waiting.locator(".badge.ok")).to_have_text(_words(language, "On time", "به‌موقع"))
+    expect(waiting.locator(".badge.ok")).to_have_text(words(language, "On time", "به‌موقع"))
     after = _hours_left(handoff)
     # The page computed the hours left between `before` and `after`.
     hours = "|".join(sorted({shown(str(h), language) for h in (before, after)}))
-    phrase = _words(language, "hours left", "ساعت مانده")
+    phrase = words(language, "hours left", "ساعت مانده")
     expect(waiting.locator(".muted.small")).to_contain_text(re.compile(rf"· ({hours}) {phrase}"))
     _date_reads_in_order(
         waiting.locator("li"), timezone.localtime(handoff.sla_due_at).date(), language
@@ -200,7 +176,7 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     # The bell counts what the services told the rep overnight.
     bell = page.locator("#bell .bell-count")
     expect(bell).to_have_text(shown("2", language))
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-home")
 
     # The bell: the list, the handoff notification opened (read) lands on the lead.
@@ -226,7 +202,7 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     screenshot(page, f"{step}-lead")
 
     # Back on the deal (from home's block): a next step for tomorrow, added in place.
-    _nav(page, "/")
+    nav(page, "/")
     closing = _block(page, "closing_without_next_step", language)
     closing.locator("li a", has_text="Kian CRM").click()
     page.wait_for_url(f"**/deals/{deal.pk}/")
@@ -249,11 +225,11 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     screenshot(page, f"{step}-deal")
 
     # Home: the deal has a next step now, so it is no longer listed.
-    _nav(page, "/")
+    nav(page, "/")
     closing = _block(page, "closing_without_next_step", language)
     expect(closing.locator("li")).to_have_count(0)
     expect(closing.locator(".empty")).to_have_text(
-        _words(
+        words(
             language,
             "Every deal closing this month has a next step.",
             "هر معامله‌ای که این ماه بسته می‌شود گام بعدی دارد.",
@@ -264,7 +240,7 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     expect(tasks.locator("li.task")).to_have_count(1)
 
     # My tasks: tick the overdue one done; it leaves the due list.
-    _nav(page, "/tasks/")
+    nav(page, "/tasks/")
     due_tab = page.locator("nav.tabs a[aria-current=page] .badge")
     expect(due_tab).to_have_text(shown("1", language))
     row = page.locator(f"#task-{overdue.pk}")
@@ -279,10 +255,10 @@ def test_a_reps_morning(new_page, rep, rep_world, screenshot, language):
     expect(due_tab).to_have_text(shown("0", language))
     expect(page.locator("section.card .empty")).to_be_visible()
     screenshot(page, f"{step}-tasks")
-    _nav(page, "/")
+    nav(page, "/")
     tasks = _block(page, "tasks_due", language)
     expect(tasks.locator(".empty")).to_have_text(
-        _words(language, "Nothing due today. Well done.", "امروز کاری سررسید نشده. آفرین.")
+        words(language, "Nothing due today. Well done.", "امروز کاری سررسید نشده. آفرین.")
     )
     screenshot(page, f"{step}-home-after")
 
@@ -296,27 +272,7 @@ def cs_world(rep, cs):
     manager's at risk, and its renewal due within the renewal lead time."""
     stages = default_stages()
     today = timezone.localdate()
-    won_account = Account.objects.create(name="Kian Pardaz", domain="kian.ir", owner=rep)
-    deal = services.opportunity_create(
-        opportunity=Opportunity(
-            account=won_account,
-            name="Kian CRM",
-            owner=rep,
-            stage=stages["Negotiation"],
-            amount=12000,
-            one_time_amount=1200,
-            contract_months=12,
-            currency="USD",
-        ),
-        by=rep,
-    )
-    services.opportunity_move(
-        opportunity_id=deal.pk,
-        stage=stages["Closed won"],
-        by=rep,
-        expected_version=deal.version,
-        closed_on=today,
-    )
+    deal = won_deal(rep)
     handoff = Handoff.objects.get(opportunity=deal, kind=Handoff.Kind.DEAL_TO_CS)
     assert services.deal_won_handoff(deal, rep) == handoff  # handed over once
     assert Notification.objects.filter(
@@ -351,13 +307,13 @@ def test_a_cs_managers_morning(new_page, cs, cs_world, screenshot, language):
     to_accept = _block(page, "cs_handoffs", language)
     expect(to_accept.locator("li")).to_have_count(1)
     expect(to_accept.locator("li a")).to_have_text("Kian CRM")
-    expect(to_accept.locator(".badge.ok")).to_have_text(_words(language, "On time", "به‌موقع"))
+    expect(to_accept.locator(".badge.ok")).to_have_text(words(language, "On time", "به‌موقع"))
     expect(to_accept).to_contain_text(str(handoff.from_user))
     at_risk = _block(page, "at_risk_accounts", language)
     expect(at_risk.locator("li")).to_have_count(1)
     expect(at_risk.locator("li a")).to_have_text("Parsian Steel")
     expect(at_risk.locator(".badge.danger")).to_have_text(
-        shown(_words(language, "health 35", "سلامت 35"), language)
+        shown(words(language, "health 35", "سلامت 35"), language)
     )
     renewals = _block(page, "renewals_due", language)
     expect(renewals.locator("li")).to_have_count(1)
@@ -369,7 +325,7 @@ def test_a_cs_managers_morning(new_page, cs, cs_world, screenshot, language):
         to_accept.locator("li"), timezone.localtime(handoff.sla_due_at).date(), language
     )
     expect(page.locator("#bell .bell-count")).to_have_text(shown("1", language))
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-home")
 
     # The handoff, followed from home: tick the checklist, accept.
@@ -385,7 +341,7 @@ def test_a_cs_managers_morning(new_page, cs, cs_world, screenshot, language):
     screenshot(page, f"{step}-handoff")
     page.locator(".decide-card button.primary").click()
     expect(page.locator(".messages")).to_contain_text(
-        _words(
+        words(
             language,
             "Customer accepted: the account is yours.",
             "مشتری پذیرفته شد: حساب اکنون با شماست.",
@@ -395,14 +351,14 @@ def test_a_cs_managers_morning(new_page, cs, cs_world, screenshot, language):
     assert (handoff.status, handoff.decided_by_id) == (Handoff.Status.ACCEPTED, cs.pk)
 
     # Home again: nobody waits; the account at risk and the renewal are still there.
-    _nav(page, "/")
+    nav(page, "/")
     to_accept = _block(page, "cs_handoffs", language)
     expect(to_accept.locator("li")).to_have_count(0)
     expect(to_accept.locator(".empty")).to_have_text(
-        _words(language, "No customer is waiting for you.", "مشتری‌ای در انتظار شما نیست.")
+        words(language, "No customer is waiting for you.", "مشتری‌ای در انتظار شما نیست.")
     )
     at_risk = _block(page, "at_risk_accounts", language)
     expect(at_risk.locator("li a", has_text="Parsian Steel")).to_have_count(1)
     expect(_block(page, "renewals_due", language).locator("li")).to_have_count(1)
-    _fits(page)
+    fits(page)
     screenshot(page, f"{step}-home-after")

@@ -13,7 +13,6 @@ from django.db.models import Count, F
 
 from crm.models import Account
 from metrics.dashboards import forecast_accuracy_of
-from metrics.kpis import stored
 from metrics.models import ForecastFreeze, KpiDirty, KpiSnapshot
 from metrics.services import (
     Scope,
@@ -29,7 +28,7 @@ from revops.settings import BASE_DIR
 from tests.conftest import subprocess_env
 from tests.factories import AccountFactory, TeamFactory
 
-from .world import deal, subscription
+from .world import assert_snapshots_fresh, deal, subscription
 
 
 def _marks():
@@ -65,21 +64,6 @@ def test_every_kind_of_write_marks_its_owner(rep, teammate, other_team_rep):
     assert _marks() == {rep.pk}
 
 
-def _assert_snapshots_fresh(day, scopes):
-    for scope in scopes:
-        expected = kpi_compute(day, "month", "gregorian", scope)
-        rows = dict(
-            KpiSnapshot.objects.filter(
-                as_of=day,
-                grain="month",
-                calendar="gregorian",
-                scope_kind=scope.kind,
-                scope_id=scope.id,
-            ).values_list("kpi", "value")
-        )
-        assert rows == {key: stored(key, value) for key, value in expected.items()}, scope
-
-
 @pytest.mark.django_db
 def test_a_scoped_refresh_equals_a_full_recompute(rep, teammate, other_team_rep, manager):
     today = org_today()
@@ -98,7 +82,7 @@ def test_a_scoped_refresh_equals_a_full_recompute(rep, teammate, other_team_rep,
         Scope.of_owner(teammate),
         Scope.of_owner(manager),
     ]
-    _assert_snapshots_fresh(today, scopes)
+    assert_snapshots_fresh(today, scopes)
     assert kpi_refresh_dirty() is None  # nothing left to do
     # Changes one after another, in one team then the other: each scoped pass reuses the
     # sums of the teams that did not change from the pass before it, and still equals a
@@ -106,12 +90,12 @@ def test_a_scoped_refresh_equals_a_full_recompute(rep, teammate, other_team_rep,
     for owner, amount in ((other_team_rep, 70), (rep, 90), (other_team_rep, 5), (teammate, 4)):
         deal(owner, "Proposal", amount=amount, created_on=today, expected_close_on=today)
         assert kpi_refresh_dirty()["scoped"] is True
-        _assert_snapshots_fresh(today, scopes)
+        assert_snapshots_fresh(today, scopes)
     # A teammate moving team: the team totals follow, no record changed.
     teammate.team = other_team_rep.team
     teammate.save()
     kpi_refresh_dirty()
-    _assert_snapshots_fresh(today, scopes)
+    assert_snapshots_fresh(today, scopes)
 
 
 @pytest.mark.django_db
@@ -204,7 +188,7 @@ def test_a_backfill_killed_midway_and_rerun_leaves_correct_unduplicated_snapshot
     assert not duplicates.exists()
     assert KpiSnapshot.objects.values("as_of").distinct().count() == 41
     for day in (start, start + timedelta(days=17), today):
-        _assert_snapshots_fresh(day, [Scope.org(), Scope.of_owner(rep)])
+        assert_snapshots_fresh(day, [Scope.org(), Scope.of_owner(rep)])
 
 
 @pytest.mark.django_db
@@ -253,7 +237,7 @@ def test_concurrent_passes_never_double_write(rep, teammate):
     )
     assert not duplicates.exists()
     assert not KpiDirty.objects.exists()
-    _assert_snapshots_fresh(today, [Scope.org(), Scope.of_owner(rep), Scope.of_team(rep.team)])
+    assert_snapshots_fresh(today, [Scope.org(), Scope.of_owner(rep), Scope.of_team(rep.team)])
 
 
 @pytest.mark.django_db

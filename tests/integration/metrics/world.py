@@ -4,7 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 from crm.models import Subscription
-from metrics.models import Quota
+from metrics.kpis import stored
+from metrics.models import KpiSnapshot, Quota
+from metrics.services import kpi_compute
 from pipeline.models import Lead, StageChange
 from revops.models import FxRate
 from tests.factories import AccountFactory, OpportunityFactory, default_stages
@@ -205,3 +207,21 @@ EXPECTED_ORG_MONTH = {
     "forecast_weighted": "2294.00",  # 1650 + 644
     "pipeline_coverage": "0.5015",  # 1680 / (5000 − 1650)
 }
+
+
+def assert_snapshots_fresh(day, scopes) -> dict:
+    """Each scope's stored monthly snapshots of `day` equal a computation from the
+    records; returns the last scope's {kpi: stored value}."""
+    for scope in scopes:
+        expected = kpi_compute(day, "month", "gregorian", scope)
+        rows = dict(
+            KpiSnapshot.objects.filter(
+                as_of=day,
+                grain="month",
+                calendar="gregorian",
+                scope_kind=scope.kind,
+                scope_id=scope.id,
+            ).values_list("kpi", "value")
+        )
+        assert rows == {key: stored(key, value) for key, value in expected.items()}, scope
+    return rows

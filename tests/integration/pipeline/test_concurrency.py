@@ -13,10 +13,10 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from metrics.kpis import stored
-from metrics.models import KpiSnapshot
-from metrics.services import Scope, kpi_compute, kpi_recompute_day, kpi_refresh_dirty, org_today
+from metrics.services import Scope, kpi_recompute_day, kpi_refresh_dirty, org_today
 from pipeline.models import Opportunity, OpportunityEvent, StageChange
 from tests.factories import AccountFactory, OpportunityFactory, default_stages
+from tests.integration.metrics.world import assert_snapshots_fresh
 
 WRITERS = 12
 ROUNDS = 6
@@ -218,22 +218,14 @@ def test_parallel_moves_and_edits_of_one_deal_lose_nothing(
 
     # After the storm, one more refresh: the snapshots equal a recompute from the records.
     kpi_refresh_dirty()
-    for scope in (
-        Scope.of_team(rep.team),
-        Scope.of_team(other_team_rep.team),
-        Scope.of_owner(rep),
-        Scope.of_owner(other_team_rep),
-        Scope.org(),
-    ):
-        expected = kpi_compute(today, "month", "gregorian", scope)
-        rows = dict(
-            KpiSnapshot.objects.filter(
-                as_of=today,
-                grain="month",
-                calendar="gregorian",
-                scope_kind=scope.kind,
-                scope_id=scope.id,
-            ).values_list("kpi", "value")
-        )
-        assert rows == {key: stored(key, value) for key, value in expected.items()}, scope
+    rows = assert_snapshots_fresh(
+        today,
+        [
+            Scope.of_team(rep.team),
+            Scope.of_team(other_team_rep.team),
+            Scope.of_owner(rep),
+            Scope.of_owner(other_team_rep),
+            Scope.org(),
+        ],
+    )
     assert rows["bookings"] == stored("bookings", final.amount)
