@@ -509,7 +509,9 @@ def _tell_owners(opportunity, before: dict, by: User | None) -> None:
     fields = [name.removesuffix("_id") for name in _WATCHED if before[name] != after[name]]
     if not fields:
         return
-    owners = {opportunity.owner_id, before["owner_id"]} - {None}
+    owners = {opportunity.owner_id, before["owner_id"]} - {None, by.pk if by else None}
+    if not owners:  # an owner moving their own deal: nobody to tell, no query
+        return
     notify(
         User.objects.filter(pk__in=owners),
         Notification.Kind.DEAL_CHANGED,
